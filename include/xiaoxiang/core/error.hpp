@@ -1,0 +1,104 @@
+// Error codes of xiaoxiang: expected rejections are values (errc in a
+// std::error_code), failures of the environment throw xiaoxiang::error.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace xiaoxiang {
+
+// One enum for the whole library, a range of codes per area. The codes are
+// stable: hosts log and count them, tests assert them. Each message names the
+// field (or the rule) that was violated.
+enum class errc : int {
+  ok = 0,
+
+  // core 100..199: ids, points, timestamps
+  empty_id = 100,             // an id is empty
+  id_too_long = 101,          // an id is longer than 32 characters
+  invalid_id_character = 102, // an id has a character outside [A-Za-z0-9_.:-]
+  invalid_longitude = 110,    // NaN, infinite or outside [-180, 180]
+  invalid_latitude = 111,     // NaN, infinite or outside [-90, 90]
+  invalid_timestamp = 120,    // negative or absurd milliseconds since epoch
+
+  // geo 200..299
+  invalid_precision = 200,        // GeoHash precision outside 1..12
+  invalid_geohash_character = 201,// a character outside the GeoHash alphabet
+  empty_geohash = 202,            // a GeoHash string is empty
+  geohash_too_long = 203,         // a GeoHash string has more than 12 characters
+  invalid_geohash_bits = 204,     // integer GeoHash: bit count outside 1..60 or stray bits
+  invalid_radius = 210,           // radius NaN, negative or too large
+  invalid_polyline = 220,         // polyline with fewer than 2 points or a bad point
+  invalid_k = 230,                // k of a nearest query is 0
+  unknown_rider = 240,            // the rider is not in the index / not known
+
+  // order 300..399: the state machine and records
+  invalid_status = 300,          // status code outside 1..5
+  illegal_transition = 301,      // the state machine does not allow from -> to
+  order_terminal = 302,          // the order is Completed or Cancelled already
+  unknown_order = 303,           // no such order
+  order_exists = 304,            // an order with this id was created already
+  invalid_operator_type = 305,   // operator type outside 1..2
+  invalid_amount = 306,          // total amount negative or not a number
+  invalid_picking_stage = 307,   // picking stage outside 1..5 or not while Paid
+  stale_version = 308,           // the change is based on an older version
+  duplicate_event = 309,         // the event id was applied already (at-least-once)
+  rider_not_assigned = 310,      // the rider is not delivering this order
+  invalid_event = 311,           // the event kind is unknown or its payload empty
+  invalid_address = 312,         // address longer than 255 bytes
+
+  // position filters 400..499 (Traccar-style), each with its own counter
+  position_null_island = 400,    // (0, 0): a device with no fix
+  position_in_future = 401,      // device time beyond now + allowed skew
+  position_too_old = 402,        // device time older than the allowed age
+  position_too_fast = 403,       // implied speed above the maximum
+  position_duplicate_fix = 404,  // same rider, same time and place as a fix already applied
+  position_stale = 405,          // older than the live position: kept in the trajectory only
+
+  // storage 500..599
+  queue_full = 500,              // the write-behind queue is full (back-pressure)
+  storage_closed = 501,          // the storage was closed
+  storage_io = 502,              // the database reported an error
+  not_found = 503,               // no such record
+
+  // codecs 600..699: decoding outside bytes
+  malformed_json = 600,          // the text is not JSON
+  missing_field = 601,           // a required field is absent
+  wrong_type = 602,              // a field has the wrong JSON type
+  unknown_event_type = 603,      // the "type" of an event is not known
+  invalid_field = 604,           // a field's value is out of its domain
+  truncated = 605,               // binary message shorter than its header says
+  unsupported_format_version = 606, // binary message of an unknown format version
+  trailing_bytes = 607,          // bytes after the end of a binary message
+  too_large = 608,               // input larger than the configured limit
+};
+
+// The category behind std::error_code for errc; name() is "xiaoxiang".
+const std::error_category& error_category() noexcept;
+
+std::error_code make_error_code(errc e) noexcept;
+
+// A short stable name of the code ("invalid_latitude"), for metrics labels
+// and Python; "unknown" for values outside the enum.
+const char* errc_name(errc e) noexcept;
+
+// The message of the code, naming the field; with field != nullptr the field
+// is prefixed: "orderId: an id is longer than 32 characters".
+std::string describe(std::error_code code, const char* field = nullptr);
+
+// A failure of the environment (cannot open the database, disk full, a bug
+// in a host's callback): thrown, carrying the code and what was being done.
+class error : public std::runtime_error {
+ public:
+  error(std::error_code code, const std::string& context);
+  const std::error_code& code() const noexcept { return code_; }
+
+ private:
+  std::error_code code_;
+};
+
+}  // namespace xiaoxiang
+
+template <>
+struct std::is_error_code_enum<xiaoxiang::errc> : std::true_type {};

@@ -1,0 +1,8 @@
+// Umbrella header: the whole public API of xiaoxiang.
+#pragma once
+
+#include "xiaoxiang/core/error.hpp"
+#include "xiaoxiang/core/geo_point.hpp"
+#include "xiaoxiang/core/id.hpp"
+#include "xiaoxiang/core/result.hpp"
+#include "xiaoxiang/core/time.hpp"

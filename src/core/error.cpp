@@ -1,0 +1,122 @@
+#include "xiaoxiang/core/error.hpp"
+
+#include <string>
+
+namespace xiaoxiang {
+namespace {
+
+struct code_text {
+  errc code;
+  const char* name;
+  const char* message;
+};
+
+// One row per code: the stable name and the message that names the field.
+constexpr code_text k_codes[] = {
+    {errc::ok, "ok", "ok"},
+    {errc::empty_id, "empty_id", "id is empty"},
+    {errc::id_too_long, "id_too_long", "id is longer than 32 characters"},
+    {errc::invalid_id_character, "invalid_id_character",
+     "id has a character outside [A-Za-z0-9_.:-]"},
+    {errc::invalid_longitude, "invalid_longitude",
+     "longitude is NaN, infinite or outside [-180, 180]"},
+    {errc::invalid_latitude, "invalid_latitude", "latitude is NaN, infinite or outside [-90, 90]"},
+    {errc::invalid_timestamp, "invalid_timestamp",
+     "timestamp is not milliseconds since 1970 (negative or beyond year 2500)"},
+    {errc::invalid_precision, "invalid_precision", "GeoHash precision is outside 1..12"},
+    {errc::invalid_geohash_character, "invalid_geohash_character",
+     "GeoHash has a character outside its base-32 alphabet (0-9, b-z without i, l, o)"},
+    {errc::empty_geohash, "empty_geohash", "GeoHash is empty"},
+    {errc::geohash_too_long, "geohash_too_long", "GeoHash is longer than 12 characters"},
+    {errc::invalid_geohash_bits, "invalid_geohash_bits",
+     "integer GeoHash has a bit count outside 1..60 or bits beyond its count"},
+    {errc::invalid_radius, "invalid_radius", "radius is NaN, negative or larger than allowed"},
+    {errc::invalid_polyline, "invalid_polyline",
+     "polyline needs at least 2 valid points"},
+    {errc::invalid_k, "invalid_k", "k (number of results) must be at least 1"},
+    {errc::unknown_rider, "unknown_rider", "rider is not known"},
+    {errc::invalid_status, "invalid_status", "status is outside 1..5"},
+    {errc::illegal_transition, "illegal_transition",
+     "status transition is not allowed by the order state machine"},
+    {errc::order_terminal, "order_terminal", "order is Completed or Cancelled already"},
+    {errc::unknown_order, "unknown_order", "order is not known"},
+    {errc::order_exists, "order_exists", "order with this id exists already"},
+    {errc::invalid_operator_type, "invalid_operator_type",
+     "operator type is outside 1 (rider) .. 2 (warehouse)"},
+    {errc::invalid_amount, "invalid_amount",
+     "amount is negative, not a number or above 99999999.99"},
+    {errc::invalid_picking_stage, "invalid_picking_stage",
+     "picking stage is outside 1..5 or the order is not Paid"},
+    {errc::stale_version, "stale_version", "version is older than the order's current version"},
+    {errc::duplicate_event, "duplicate_event", "event id was applied already"},
+    {errc::rider_not_assigned, "rider_not_assigned", "rider is not assigned to this order"},
+    {errc::invalid_event, "invalid_event", "event kind is unknown or its payload is empty"},
+    {errc::invalid_address, "invalid_address", "address is longer than 255 bytes"},
+    {errc::position_null_island, "position_null_island",
+     "position is (0, 0): the device had no fix"},
+    {errc::position_in_future, "position_in_future",
+     "position time is in the future beyond the allowed clock skew"},
+    {errc::position_too_old, "position_too_old", "position time is older than the allowed age"},
+    {errc::position_too_fast, "position_too_fast",
+     "position implies a speed above the allowed maximum"},
+    {errc::position_duplicate_fix, "position_duplicate_fix",
+     "position repeats a fix already applied (same time and place)"},
+    {errc::position_stale, "position_stale",
+     "position is older than the live position (kept in the trajectory only)"},
+    {errc::queue_full, "queue_full", "write-behind queue is full"},
+    {errc::storage_closed, "storage_closed", "storage is closed"},
+    {errc::storage_io, "storage_io", "storage reported an I/O or database error"},
+    {errc::not_found, "not_found", "no such record"},
+    {errc::malformed_json, "malformed_json", "input is not valid JSON"},
+    {errc::missing_field, "missing_field", "required field is missing"},
+    {errc::wrong_type, "wrong_type", "field has the wrong type"},
+    {errc::unknown_event_type, "unknown_event_type", "event type is not known"},
+    {errc::invalid_field, "invalid_field", "field value is outside its domain"},
+    {errc::truncated, "truncated", "message is shorter than its header says"},
+    {errc::unsupported_format_version, "unsupported_format_version",
+     "message has an unsupported format version"},
+    {errc::trailing_bytes, "trailing_bytes", "message has bytes after its end"},
+    {errc::too_large, "too_large", "input is larger than the configured limit"},
+};
+
+const code_text* find(errc e) noexcept {
+  for (const auto& row : k_codes)
+    if (row.code == e) return &row;
+  return nullptr;
+}
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "xiaoxiang"; }
+  std::string message(int value) const override {
+    const code_text* row = find(static_cast<errc>(value));
+    return row ? row->message : "unknown xiaoxiang error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+const char* errc_name(errc e) noexcept {
+  const code_text* row = find(e);
+  return row ? row->name : "unknown";
+}
+
+std::string describe(std::error_code code, const char* field) {
+  std::string text = code.message();
+  if (field != nullptr && *field != '\0') return std::string(field) + ": " + text;
+  return text;
+}
+
+error::error(std::error_code code, const std::string& context)
+    : std::runtime_error(context + ": " + code.message()), code_(code) {}
+
+}  // namespace xiaoxiang
