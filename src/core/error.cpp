@@ -12,7 +12,7 @@ struct code_text {
 };
 
 // One row per code: the stable name and the message that names the field.
-constexpr code_text k_codes[] = {
+constexpr code_text kCodes[] = {
     {errc::ok, "ok", "ok"},
     {errc::empty_id, "empty_id", "id is empty"},
     {errc::id_too_long, "id_too_long", "id is longer than 32 characters"},
@@ -80,7 +80,7 @@ constexpr code_text k_codes[] = {
 };
 
 const code_text* find(errc e) noexcept {
-  for (const auto& row : k_codes)
+  for (const auto& row : kCodes)
     if (row.code == e) return &row;
   return nullptr;
 }
