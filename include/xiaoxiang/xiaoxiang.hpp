@@ -6,3 +6,6 @@
 #include "xiaoxiang/core/id.hpp"
 #include "xiaoxiang/core/result.hpp"
 #include "xiaoxiang/core/time.hpp"
+#include "xiaoxiang/geo/distance.hpp"
+#include "xiaoxiang/geo/geohash.hpp"
+#include "xiaoxiang/geo/polyline.hpp"

@@ -1,0 +1,306 @@
+#include "xiaoxiang/geo/geohash.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <numbers>
+
+#include "xiaoxiang/geo/distance.hpp"
+
+namespace xiaoxiang {
+namespace {
+
+constexpr char kAlphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
+
+// Character -> 5-bit value, -1 outside the alphabet; upper case accepted as
+// GeographicLib does.
+constexpr std::array<std::int8_t, 256> make_decode_table() {
+  std::array<std::int8_t, 256> table{};
+  for (auto& v : table) v = -1;
+  for (int i = 0; i < 32; ++i) {
+    const char c = kAlphabet[i];
+    table[static_cast<unsigned char>(c)] = static_cast<std::int8_t>(i);
+    if (c >= 'a' && c <= 'z')
+      table[static_cast<unsigned char>(c - 'a' + 'A')] = static_cast<std::int8_t>(i);
+  }
+  return table;
+}
+constexpr auto kDecode = make_decode_table();
+
+// GeographicLib quantises each axis to 45 bits with exactly these doubles;
+// doing the same arithmetic (a correctly rounded division, then floor) is
+// what makes every point, border cases included, land in the same cell.
+constexpr double kShift = 35184372088832.0;  // 2^45
+constexpr double kLonEps = 180.0 / kShift;   // exact: 45 * 2^-43
+constexpr double kLatEps = 90.0 / kShift;
+
+// floor(x) + 2^45 for x in [-2^45, 2^45), without a libm call (no SSE4.1
+// roundsd at the baseline ISA).
+inline std::uint64_t quantise(double x) noexcept {
+  auto t = static_cast<std::int64_t>(x);
+  if (static_cast<double>(t) > x) --t;
+  return static_cast<std::uint64_t>(t + (std::int64_t{1} << 45));
+}
+
+// Bit i of x moves to bit 2i (x < 2^32): the magic-number spreading.
+inline std::uint64_t spread(std::uint64_t x) noexcept {
+  x &= 0xFFFFFFFFull;
+  x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
+  x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
+  x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
+  x = (x | (x << 2)) & 0x3333333333333333ull;
+  x = (x | (x << 1)) & 0x5555555555555555ull;
+  return x;
+}
+
+// Inverse of spread: bit 2i of x moves to bit i.
+inline std::uint64_t compact(std::uint64_t x) noexcept {
+  x &= 0x5555555555555555ull;
+  x = (x | (x >> 1)) & 0x3333333333333333ull;
+  x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0Full;
+  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFull;
+  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFull;
+  x = (x | (x >> 16)) & 0x00000000FFFFFFFFull;
+  return x;
+}
+
+// The full 60-bit hash of a valid point (lon bit first in each pair).
+inline std::uint64_t encode60(geo_point p) noexcept {
+  double lon = p.lon;
+  double lat = p.lat;
+  // GeographicLib: lon 180 is lon -180; lat 90 moves half a quantum down.
+  if (lon == 180.0) lon = -180.0;
+  if (lat == 90.0) lat -= kLatEps / 2;
+  const std::uint64_t ulon = quantise(lon / kLonEps) >> 16;  // top 30 of 46 bits
+  const std::uint64_t ulat = quantise(lat / kLatEps) >> 16;
+  return (spread(ulon) << 1) | spread(ulat);
+}
+
+struct axes {
+  std::uint64_t ilon, ilat;
+  int lon_bits, lat_bits;
+};
+
+inline axes split(geohash_int h) noexcept {
+  const int n = h.bit_count;
+  const std::uint64_t b60 = h.bits << (geohash_max_bits - n);
+  const int lon_bits = (n + 1) / 2;
+  const int lat_bits = n / 2;
+  return {compact(b60 >> 1) >> (30 - lon_bits), compact(b60) >> (30 - lat_bits), lon_bits,
+          lat_bits};
+}
+
+inline geohash_int join(const axes& a) noexcept {
+  const int n = a.lon_bits + a.lat_bits;
+  const std::uint64_t b60 =
+      (spread(a.ilon << (30 - a.lon_bits)) << 1) | spread(a.ilat << (30 - a.lat_bits));
+  return {b60 >> (geohash_max_bits - n), n};
+}
+
+inline geohash make_string(std::uint64_t b60, int precision) noexcept {
+  char chars[geohash_max_precision];
+  for (int i = 0; i < precision; ++i)
+    chars[i] = kAlphabet[(b60 >> (55 - 5 * i)) & 31u];
+  return make_geohash_unchecked(chars, precision);
+}
+
+constexpr double kRad = std::numbers::pi / 180.0;
+
+// Central angle (radians) between two points given in radians.
+inline double central_angle(double lat1, double lon1, double lat2, double lon2) noexcept {
+  const double s = std::sin((lat2 - lat1) * 0.5);
+  const double t = std::sin((lon2 - lon1) * 0.5);
+  const double a = s * s + std::cos(lat1) * std::cos(lat2) * t * t;
+  return 2.0 * std::asin(std::sqrt(std::min(1.0, a)));
+}
+
+// Smallest central angle (radians) from point (lat, lon) to a lon/lat box,
+// all in radians; 0 inside. Exact on the sphere: the nearest point is either
+// straight north/south on the point's meridian, or on one of the box's two
+// meridian edges (a great-circle arc, whose nearest point is the clamped
+// foot of the perpendicular or an end).
+double angle_to_box(double lat, double lon, double min_lon, double min_lat, double max_lon,
+                    double max_lat) noexcept {
+  constexpr double kTwoPi = 2.0 * std::numbers::pi;
+  double offset = std::fmod(lon - min_lon, kTwoPi);
+  if (offset < 0) offset += kTwoPi;
+  if (offset <= max_lon - min_lon) {
+    if (lat < min_lat) return min_lat - lat;
+    if (lat > max_lat) return lat - max_lat;
+    return 0.0;
+  }
+  double best = std::numbers::pi;
+  for (const double edge : {min_lon, max_lon}) {
+    const double dlon = lon - edge;
+    const double c = std::cos(dlon);
+    if (c > 0) {
+      const double foot = std::clamp(std::atan2(std::sin(lat), std::cos(lat) * c), min_lat, max_lat);
+      best = std::min(best, central_angle(lat, lon, foot, edge));
+    }
+    best = std::min(best, central_angle(lat, lon, min_lat, edge));
+    best = std::min(best, central_angle(lat, lon, max_lat, edge));
+  }
+  return best;
+}
+
+}  // namespace
+
+geohash make_geohash_unchecked(const char* chars, int size) noexcept {
+  assert(size >= 0 && size <= geohash_max_precision);
+  geohash h;
+  std::copy(chars, chars + size, h.chars_.begin());
+  h.size_ = static_cast<std::uint8_t>(size);
+  return h;
+}
+
+result<geohash> point_to_geohash(geo_point p, int precision) noexcept {
+  if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
+  if (precision < 1 || precision > geohash_max_precision) return {errc::invalid_precision, "precision"};
+  return make_string(encode60(p), precision);
+}
+
+result<geohash_int> point_to_geohash_int(geo_point p, int bit_count) noexcept {
+  if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
+  if (bit_count < 1 || bit_count > geohash_max_bits) return {errc::invalid_geohash_bits, "bitCount"};
+  return geohash_int{encode60(p) >> (geohash_max_bits - bit_count), bit_count};
+}
+
+result<geohash_int> geohash_to_int(std::string_view text) noexcept {
+  if (text.empty()) return {errc::empty_geohash, "geohash"};
+  if (text.size() > static_cast<std::size_t>(geohash_max_precision))
+    return {errc::geohash_too_long, "geohash"};
+  std::uint64_t bits = 0;
+  for (const char c : text) {
+    const int v = kDecode[static_cast<unsigned char>(c)];
+    if (v < 0) return {errc::invalid_geohash_character, "geohash"};
+    bits = (bits << 5) | static_cast<std::uint64_t>(v);
+  }
+  return geohash_int{bits, 5 * static_cast<int>(text.size())};
+}
+
+geohash int_to_geohash(geohash_int h) noexcept {
+  assert(check_geohash_int(h).ok() && h.bit_count % 5 == 0);
+  return make_string(h.bits << (geohash_max_bits - h.bit_count), h.bit_count / 5);
+}
+
+status_result check_geohash_int(geohash_int h) noexcept {
+  if (h.bit_count < 1 || h.bit_count > geohash_max_bits || (h.bits >> h.bit_count) != 0)
+    return {errc::invalid_geohash_bits, "bitCount"};
+  return {};
+}
+
+result<geohash_cell> decode_geohash(std::string_view text) noexcept {
+  const auto h = geohash_to_int(text);
+  if (!h) return {h.error(), h.field()};
+  return decode(*h);
+}
+
+geohash_cell decode(geohash_int h) noexcept {
+  const geo_box b = geohash_box(h);
+  const double lon_err = (b.max_lon - b.min_lon) * 0.5;
+  const double lat_err = (b.max_lat - b.min_lat) * 0.5;
+  return {{b.min_lon + lon_err, b.min_lat + lat_err}, lon_err, lat_err};
+}
+
+geo_box geohash_box(geohash_int h) noexcept {
+  assert(check_geohash_int(h).ok());
+  const axes a = split(h);
+  // Powers of two times 360 / 180: every operation below is exact.
+  const double w = std::ldexp(360.0, -a.lon_bits);
+  const double hgt = std::ldexp(180.0, -a.lat_bits);
+  const double min_lon = -180.0 + static_cast<double>(a.ilon) * w;
+  const double min_lat = -90.0 + static_cast<double>(a.ilat) * hgt;
+  return {min_lon, min_lat, min_lon + w, min_lat + hgt};
+}
+
+std::array<geohash_int, 8> neighbours(geohash_int h) noexcept {
+  assert(check_geohash_int(h).ok());
+  const axes a = split(h);
+  const std::uint64_t lon_mask = (std::uint64_t{1} << a.lon_bits) - 1;
+  const std::uint64_t lat_max = (std::uint64_t{1} << a.lat_bits) - 1;
+  const std::uint64_t east = (a.ilon + 1) & lon_mask;
+  const std::uint64_t west = (a.ilon - 1) & lon_mask;
+  const std::uint64_t north = std::min(a.ilat + 1, lat_max);
+  const std::uint64_t south = a.ilat == 0 ? 0 : a.ilat - 1;
+  auto at = [&](std::uint64_t ilon, std::uint64_t ilat) {
+    return join({ilon, ilat, a.lon_bits, a.lat_bits});
+  };
+  return {at(a.ilon, north), at(east, north), at(east, a.ilat), at(east, south),
+          at(a.ilon, south), at(west, south), at(west, a.ilat), at(west, north)};
+}
+
+result<std::size_t> cover(geo_point center, double radius_m, int bit_count,
+                          std::vector<geohash_int>& out) {
+  if (const errc e = check_point(center); e != errc::ok) return {e, point_field(e)};
+  if (!(radius_m >= 0.0 && radius_m <= geohash_max_cover_radius_m))
+    return {errc::invalid_radius, "radius"};
+  if (bit_count < 1 || bit_count > geohash_max_bits) return {errc::invalid_geohash_bits, "bitCount"};
+
+  const double angle = radius_m / earth_radius_m;  // radians
+  // A hair of slack so that rounding never drops a cell the circle touches;
+  // it may keep one whose nearest point is a few micrometres outside.
+  const double limit = angle * (1.0 + 1e-12) + 1e-15;
+  const double lat = center.lat * kRad;
+  const double lon = center.lon * kRad;
+  const double angle_deg = angle / kRad;
+  const double lat_lo = std::max(-90.0, center.lat - angle_deg - 1e-9);
+  const double lat_hi = std::min(90.0, center.lat + angle_deg + 1e-9);
+
+  const int lon_bits = (bit_count + 1) / 2;
+  const int lat_bits = bit_count / 2;
+  const std::uint64_t nlon = std::uint64_t{1} << lon_bits;
+  const std::uint64_t nlat = std::uint64_t{1} << lat_bits;
+  const double w = std::ldexp(360.0, -lon_bits);
+  const double hgt = std::ldexp(180.0, -lat_bits);
+
+  // Longitude reach of the spherical cap: asin(sin a / cos lat), or the
+  // whole circle when the cap holds a pole.
+  bool all_lon = lat_hi >= 90.0 || lat_lo <= -90.0;
+  double reach_deg = 180.0;
+  if (!all_lon) {
+    const double s = std::sin(angle) / std::cos(lat);
+    if (s >= 1.0) all_lon = true;
+    else reach_deg = std::asin(s) / kRad + 1e-9;
+    if (reach_deg >= 180.0) all_lon = true;
+  }
+
+  auto cell_of = [](double v, double origin, double size, std::uint64_t n) {
+    const double i = std::floor((v - origin) / size);
+    return static_cast<std::uint64_t>(std::clamp(i, 0.0, static_cast<double>(n - 1)));
+  };
+  const std::uint64_t ilat0 = cell_of(lat_lo, -90.0, hgt, nlat);
+  const std::uint64_t ilat1 = cell_of(lat_hi, -90.0, hgt, nlat);
+  std::uint64_t ilon0 = 0;
+  std::uint64_t lon_count = nlon;
+  if (!all_lon) {
+    const double first = std::floor((center.lon - reach_deg + 180.0) / w);
+    const double last = std::floor((center.lon + reach_deg + 180.0) / w);
+    const double count = last - first + 1;
+    if (count < static_cast<double>(nlon)) {
+      lon_count = static_cast<std::uint64_t>(count);
+      const double wrapped = std::fmod(first, static_cast<double>(nlon));
+      ilon0 = static_cast<std::uint64_t>(wrapped < 0 ? wrapped + static_cast<double>(nlon) : wrapped);
+    }
+  }
+  const std::uint64_t rows = ilat1 - ilat0 + 1;
+  if (static_cast<double>(rows) * static_cast<double>(lon_count) >
+      static_cast<double>(geohash_max_cover_cells))
+    return {errc::invalid_radius, "radius"};
+
+  std::size_t appended = 0;
+  for (std::uint64_t ilat = ilat0; ilat <= ilat1; ++ilat) {
+    const double min_lat = (-90.0 + static_cast<double>(ilat) * hgt) * kRad;
+    const double max_lat = min_lat + hgt * kRad;
+    for (std::uint64_t k = 0; k < lon_count; ++k) {
+      const std::uint64_t ilon = (ilon0 + k) & (nlon - 1);
+      const double min_lon = (-180.0 + static_cast<double>(ilon) * w) * kRad;
+      if (angle_to_box(lat, lon, min_lon, min_lat, min_lon + w * kRad, max_lat) <= limit) {
+        out.push_back(join({ilon, ilat, lon_bits, lat_bits}));
+        ++appended;
+      }
+    }
+  }
+  return appended;
+}
+
+}  // namespace xiaoxiang
