@@ -9,3 +9,4 @@
 #include "xiaoxiang/geo/distance.hpp"
 #include "xiaoxiang/geo/geohash.hpp"
 #include "xiaoxiang/geo/polyline.hpp"
+#include "xiaoxiang/order/event_json.hpp"
