@@ -67,6 +67,8 @@ constexpr code_text kCodes[] = {
     {errc::storage_closed, "storage_closed", "storage is closed"},
     {errc::storage_io, "storage_io", "storage reported an I/O or database error"},
     {errc::not_found, "not_found", "no such record"},
+    {errc::unsupported_schema_version, "unsupported_schema_version",
+     "schema version (PRAGMA user_version) is newer than this library supports"},
     {errc::malformed_json, "malformed_json", "input is not valid JSON"},
     {errc::missing_field, "missing_field", "required field is missing"},
     {errc::wrong_type, "wrong_type", "field has the wrong type"},

@@ -61,6 +61,7 @@ enum class errc : int {
   storage_closed = 501,          // the storage was closed
   storage_io = 502,              // the database reported an error
   not_found = 503,               // no such record
+  unsupported_schema_version = 504, // the database's schema version is newer than this library's
 
   // codecs 600..699: decoding outside bytes
   malformed_json = 600,          // the text is not JSON
