@@ -10,3 +10,6 @@
 #include "xiaoxiang/geo/geohash.hpp"
 #include "xiaoxiang/geo/polyline.hpp"
 #include "xiaoxiang/order/event_json.hpp"
+#include "xiaoxiang/storage/memory_storage.hpp"
+#include "xiaoxiang/storage/sqlite_storage.hpp"
+#include "xiaoxiang/storage/write_behind.hpp"
