@@ -1,0 +1,897 @@
+#include "xiaoxiang/track/tracker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "xiaoxiang/geo/distance.hpp"
+
+namespace xiaoxiang {
+
+const char* ingest_status_name(ingest_status s) noexcept {
+  switch (s) {
+    case ingest_status::accepted: return "accepted";
+    case ingest_status::duplicate: return "duplicate";
+    case ingest_status::rejected: return "rejected";
+  }
+  return "unknown";
+}
+
+std::string ingest_result::message() const {
+  switch (status) {
+    case ingest_status::accepted: return "accepted v" + std::to_string(version);
+    case ingest_status::duplicate: return "duplicate";
+    case ingest_status::rejected: return "rejected: " + describe(code, field);
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t kMaxAddressBytes = 255;
+constexpr std::size_t kRiderRecentEvents = 32;  // position event ids remembered per rider
+constexpr std::size_t kRiderRecentFixes = 32;   // fixes remembered per rider (duplicate filter)
+constexpr std::size_t kMaxBatchFixes = 10'000;  // 41 hours of fixes every 15 s
+constexpr std::uint64_t kSweepEvery = 8192;     // events of a partition between evictions
+// Timestamps beyond the year 2500 are not milliseconds since 1970.
+constexpr timestamp_ms kMaxTimestamp = 16'725'225'600'000;
+
+ingest_result rejected(std::error_code code, const char* field) {
+  ingest_result r;
+  r.status = ingest_status::rejected;
+  r.code = code;
+  r.field = field;
+  return r;
+}
+
+ingest_result duplicate() {
+  ingest_result r;
+  r.status = ingest_status::duplicate;
+  r.code = errc::duplicate_event;
+  r.field = "eventId";
+  return r;
+}
+
+// Fingerprint of an event id for duplicate detection. 64 bits: two
+// different ids of one order or rider collide with probability ~2^-59.
+std::uint64_t fingerprint(const event_id& e) noexcept { return e.hash() | 1; }
+
+std::size_t shard_of(const id& key, std::size_t shards) noexcept {
+  // Mix the FNV hash's high bits in: FNV's low bits are weak for short keys.
+  const std::uint64_t h = key.hash();
+  return static_cast<std::size_t>((h ^ (h >> 29)) % shards);
+}
+
+struct order_slot {
+  order row;                    // the orders-table state
+  tracking_state view;          // what watchers see
+  std::vector<std::uint64_t> events;  // fingerprints of applied non-position events
+  std::vector<geo_point> route;       // planned route while Delivering
+  timestamp_ms assigned_at = 0;       // device time of rider_assigned
+  timestamp_ms terminal_at = 0;       // clock time it became terminal (eviction)
+
+  bool has_event(std::uint64_t fp) const noexcept {
+    return std::find(events.begin(), events.end(), fp) != events.end();
+  }
+};
+
+// The watcher's view of an order as far as the orders row tells it (a new
+// order, or one recovered after a restart).
+void view_from_row(tracking_state& v, const order& row) {
+  v.order = row.id;
+  v.version = row.version;
+  v.status = row.status;
+  v.address = row.address;
+  v.create_time = row.update_time;
+  v.rider = row.rider;
+  v.stage = row.stage;
+  v.user = row.user;
+  v.warehouse = row.warehouse;
+}
+
+struct fix_memory {
+  std::array<std::uint64_t, kRiderRecentEvents> events{};
+  std::array<position_fix, kRiderRecentFixes> fixes{};
+  std::uint8_t next_event = 0;
+  std::uint8_t next_fix = 0;
+
+  bool has_event(std::uint64_t fp) const noexcept {
+    return std::find(events.begin(), events.end(), fp) != events.end();
+  }
+  void remember_event(std::uint64_t fp) noexcept {
+    events[next_event] = fp;
+    next_event = static_cast<std::uint8_t>((next_event + 1) % kRiderRecentEvents);
+  }
+  bool has_fix(const position_fix& f) const noexcept {
+    return std::find(fixes.begin(), fixes.end(), f) != fixes.end();
+  }
+  void remember_fix(const position_fix& f) noexcept {
+    fixes[next_fix] = f;
+    next_fix = static_cast<std::uint8_t>((next_fix + 1) % kRiderRecentFixes);
+  }
+};
+
+struct rider_slot {
+  std::vector<order_id> orders;  // Delivering now
+  position_fix live;             // newest applied fix
+  bool has_live = false;
+  fix_memory memory;
+};
+
+// Counters a partition owns; summed by metrics(). Written under the
+// partition's lock, read without it (relaxed atomics).
+struct counters {
+  std::atomic<std::uint64_t> accepted{0}, duplicates{0}, rejected{0}, positions{0},
+      order_updates{0}, records{0}, published{0}, fixes_rejected{0}, evicted{0};
+  void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+};
+
+struct order_partition {
+  mutable std::mutex mu;
+  std::unordered_map<order_id, order_slot> orders;
+  // Event fingerprints of orders that left the hot cache or were recovered
+  // from storage, with the clock time they may be forgotten.
+  std::unordered_map<std::uint64_t, timestamp_ms> old_events;
+  std::vector<tracking_record> records;  // scratch, reused per event
+  counters count;
+  std::uint64_t since_sweep = 0;
+};
+
+struct rider_partition {
+  mutable std::mutex mu;
+  std::unordered_map<rider_id, rider_slot> riders;
+  rider_index index;
+  std::vector<position_fix> batch;  // scratch for sorting a batch
+  std::vector<std::uint8_t> batch_ok;
+  counters count;
+};
+
+}  // namespace
+
+struct tracker::impl {
+  tracker_options options;
+  storage* store;
+  publisher* pub;
+  const clock* now_clock;
+  system_clock wall;
+  std::unique_ptr<write_behind> writer;
+  std::vector<order_partition> order_parts;
+  std::vector<rider_partition> rider_parts;
+  counters global;  // events counted before a partition is known
+  // Event ids recovered from storage after a restart: immutable once the
+  // constructor returns, so ingest threads read it without a lock.
+  std::unordered_set<std::uint64_t> recovered_events;
+  timestamp_ms recovered_until = 0;
+  std::mutex rejected_mu;
+  std::unordered_map<int, std::uint64_t> rejected_by_code;
+
+  impl(const tracker_options& o, storage* s, publisher* p, const clock* c)
+      : options(o),
+        store(s),
+        pub(p),
+        now_clock(c ? c : &wall),
+        order_parts(std::max<std::size_t>(1, o.order_partitions)),
+        rider_parts(std::max<std::size_t>(1, o.rider_partitions)) {
+    if (store) writer = std::make_unique<write_behind>(*store, o.storage_queue);
+  }
+
+  timestamp_ms now() const noexcept { return now_clock->now(); }
+  order_partition& order_part(const order_id& o) { return order_parts[shard_of(o, order_parts.size())]; }
+  rider_partition& rider_part(const rider_id& r) { return rider_parts[shard_of(r, rider_parts.size())]; }
+
+  ingest_result count_rejection(counters& c, ingest_result r) {
+    if (r.status == ingest_status::rejected) {
+      c.add(c.rejected);
+      note_rejection(r.code);
+    } else if (r.status == ingest_status::duplicate) {
+      c.add(c.duplicates);
+    }
+    return r;
+  }
+
+  void note_rejection(std::error_code code, std::uint64_t n = 1) {
+    std::lock_guard lock(rejected_mu);  // rejections are the rare path
+    rejected_by_code[code.value()] += n;
+  }
+
+  // True when the event id was applied before a restart.
+  bool recovered(std::uint64_t fp) const {
+    return !recovered_events.empty() && now() < recovered_until && recovered_events.count(fp) > 0;
+  }
+
+  // --- validation shared by every kind -----------------------------------
+
+  static ingest_result check_point_field(const geo_point& p, const char* lon_field,
+                                         const char* lat_field) {
+    const errc e = check_point(p);
+    if (e == errc::invalid_longitude) return rejected(e, lon_field);
+    if (e == errc::invalid_latitude) return rejected(e, lat_field);
+    return {};
+  }
+
+  ingest_result check_fix(const position_fix& f, const char* lon_field, const char* lat_field,
+                          const char* time_field) const {
+    if (auto r = check_point_field(f.point, lon_field, lat_field); r.code) return r;
+    if (f.point.lon == 0.0 && f.point.lat == 0.0)
+      return rejected(errc::position_null_island, lon_field);
+    if (f.time < 0 || f.time > kMaxTimestamp) return rejected(errc::invalid_timestamp, time_field);
+    const timestamp_ms t = now();
+    if (f.time > t + options.max_future_skew_ms)
+      return rejected(errc::position_in_future, time_field);
+    if (f.time < t - options.max_position_age_ms)
+      return rejected(errc::position_too_old, time_field);
+    return {};
+  }
+
+  bool too_fast(const position_fix& a, const position_fix& b) const noexcept {
+    const double metres = haversine_m(a.point, b.point);
+    const double seconds = std::abs(static_cast<double>(b.time - a.time)) / 1000.0;
+    if (seconds <= 0) return metres > 0;
+    return metres / seconds * 3.6 > options.max_speed_kmh;
+  }
+
+  // --- storage ------------------------------------------------------------
+
+  // Reserves room for one order's records; an empty optional without storage.
+  result<std::optional<write_ticket>> reserve(std::size_t records) {
+    if (!writer) return std::optional<write_ticket>{};
+    auto t = writer->reserve(records);
+    if (!t) return {t.error(), "storage"};
+    return std::optional<write_ticket>{std::move(*t)};
+  }
+
+  std::uint64_t write(std::optional<write_ticket>& ticket, order_partition& part,
+                      const order& row) {
+    part.count.add(part.count.records, part.records.size());
+    if (!ticket) return 0;
+    return writer->push(std::move(*ticket), part.records, row);
+  }
+
+  // --- one accepted change of one order ----------------------------------
+
+  tracking_record& new_record(order_partition& part, order_slot& slot, const event& e,
+                              record_kind kind, timestamp_ms time) {
+    slot.row.version += 1;
+    tracking_record& r = part.records.emplace_back();
+    r.record_id = make_record_id(slot.row.id, slot.row.version);
+    r.order = slot.row.id;
+    r.status = slot.row.status;
+    r.create_time = time;
+    r.version = slot.row.version;
+    r.source_event = e.id;
+    r.kind = kind;
+    return r;
+  }
+
+  void publish(order_partition& part, order_slot& slot, std::uint32_t changed) {
+    slot.view.version = slot.row.version;
+    part.count.add(part.count.order_updates);
+    if (!pub) return;
+    pub->publish(slot.view, changed);
+    part.count.add(part.count.published);
+  }
+
+  // Looks an order up in the hot cache; on a miss decides between duplicate,
+  // terminal (served from storage) and unknown.
+  ingest_result miss(order_partition& part, const event& e) {
+    if (part.old_events.count(fingerprint(e.id)) || recovered(fingerprint(e.id))) return duplicate();
+    if (store) {
+      if (const auto stored = store->load_order(e.order); stored && is_terminal(stored->status))
+        return rejected(errc::order_terminal, "orderId");
+    }
+    return rejected(errc::unknown_order, "orderId");
+  }
+
+  ingest_result ingest(const event& e);
+  ingest_result create(const event& e);
+  ingest_result change_order(const event& e);
+  ingest_result position(const event& e);
+  ingest_result batch(const event& e);
+  std::size_t apply_fixes(rider_partition& rp, rider_slot& rider, const event& e,
+                          const position_fix* fixes, std::size_t count, ingest_result& out);
+  void sweep(order_partition& part, timestamp_ms t);
+  void recover();
+};
+
+// --- dispatch ----------------------------------------------------------------
+
+ingest_result tracker::impl::ingest(const event& e) {
+  if (e.id.empty()) return count_rejection(global, rejected(errc::empty_id, "eventId"));
+  if (e.time < 0 || e.time > kMaxTimestamp)
+    return count_rejection(global, rejected(errc::invalid_timestamp, "time"));
+  switch (e.kind) {
+    case event_kind::order_created: return create(e);
+    case event_kind::order_paid:
+    case event_kind::picking_stage:
+    case event_kind::rider_assigned:
+    case event_kind::order_delivered:
+    case event_kind::order_cancelled: return change_order(e);
+    case event_kind::rider_position: return position(e);
+    case event_kind::position_batch: return batch(e);
+  }
+  return count_rejection(global, rejected(errc::invalid_event, "type"));
+}
+
+// --- order_created -------------------------------------------------------------
+
+ingest_result tracker::impl::create(const event& e) {
+  if (e.order.empty()) return count_rejection(global, rejected(errc::empty_id, "orderId"));
+  if (e.user.empty()) return count_rejection(global, rejected(errc::empty_id, "userId"));
+  if (e.warehouse.empty()) return count_rejection(global, rejected(errc::empty_id, "warehouseId"));
+  if (e.amount < 0 || e.amount > max_amount_cents)
+    return count_rejection(global, rejected(errc::invalid_amount, "totalAmount"));
+  if (auto r = check_point_field(e.origin, "origin.longitude", "origin.latitude"); r.code)
+    return count_rejection(global, r);
+  if (auto r = check_point_field(e.destination, "destination.longitude", "destination.latitude");
+      r.code)
+    return count_rejection(global, r);
+  if (e.address.size() > kMaxAddressBytes)
+    return count_rejection(global, rejected(errc::invalid_address, "address"));
+  if (e.promised_time < 0 || e.promised_time > kMaxTimestamp)
+    return count_rejection(global, rejected(errc::invalid_timestamp, "promisedTime"));
+
+  order_partition& part = order_part(e.order);
+  std::lock_guard lock(part.mu);
+  const std::uint64_t fp = fingerprint(e.id);
+  if (const auto it = part.orders.find(e.order); it != part.orders.end()) {
+    return count_rejection(part.count, it->second.has_event(fp) || recovered(fp)
+                                           ? duplicate()
+                                           : rejected(errc::order_exists, "orderId"));
+  }
+  if (part.old_events.count(fp) || recovered(fp)) return count_rejection(part.count, duplicate());
+  if (store && store->load_order(e.order))
+    return count_rejection(part.count, rejected(errc::order_exists, "orderId"));
+
+  auto ticket = reserve(1);
+  if (!ticket) return count_rejection(part.count, rejected(ticket.error(), "storage"));
+
+  order_slot& slot = part.orders[e.order];
+  order& row = slot.row;
+  row.id = e.order;
+  row.user = e.user;
+  row.warehouse = e.warehouse;
+  row.status = order_status::pending_payment;
+  row.total_amount = e.amount;
+  row.create_time = e.time;
+  row.update_time = e.time;
+  row.origin = e.origin;
+  row.destination = e.destination;
+  row.address = e.address;
+  row.promised_time = e.promised_time;
+  slot.events.push_back(fp);
+
+  part.records.clear();
+  tracking_record& r = new_record(part, slot, e, record_kind::status_change, e.time);
+  r.address = e.address;
+
+  view_from_row(slot.view, row);
+  ingest_result out;
+  out.durable_ticket = write(*ticket, part, row);
+  publish(part, slot, field::all);
+  part.count.add(part.count.accepted);
+  out.version = row.version;
+  out.orders_updated = 1;
+  return out;
+}
+
+// --- paid, picking, assigned, delivered, cancelled ------------------------------
+
+ingest_result tracker::impl::change_order(const event& e) {
+  if (e.order.empty()) return count_rejection(global, rejected(errc::empty_id, "orderId"));
+  const bool needs_rider =
+      e.kind == event_kind::rider_assigned || e.kind == event_kind::order_delivered;
+  if (needs_rider && e.rider.empty())
+    return count_rejection(global, rejected(errc::empty_id, "riderId"));
+  if (e.kind == event_kind::picking_stage &&
+      (e.stage < picking_stage::task_created || e.stage > picking_stage::handed_over))
+    return count_rejection(global, rejected(errc::invalid_picking_stage, "stage"));
+  if (e.kind == event_kind::order_delivered && e.has_position) {
+    if (auto r = check_point_field(e.position, "longitude", "latitude"); r.code)
+      return count_rejection(global, r);
+  }
+  if (e.kind == event_kind::rider_assigned) {
+    if (e.route.size() == 1) return count_rejection(global, rejected(errc::invalid_polyline, "route"));
+    for (const geo_point& p : e.route)
+      if (!is_valid_point(p)) return count_rejection(global, rejected(errc::invalid_polyline, "route"));
+  }
+  if (e.kind == event_kind::order_cancelled && e.address.size() > kMaxAddressBytes)
+    return count_rejection(global, rejected(errc::invalid_address, "address"));
+
+  order_partition& part = order_part(e.order);
+  rider_id release_rider;  // rider whose order list must drop this order
+  ingest_result out;
+  {
+    std::lock_guard lock(part.mu);
+      const auto it = part.orders.find(e.order);
+    if (it == part.orders.end()) return count_rejection(part.count, miss(part, e));
+    order_slot& slot = it->second;
+    order& row = slot.row;
+    const std::uint64_t fp = fingerprint(e.id);
+    if (slot.has_event(fp) || recovered(fp)) return count_rejection(part.count, duplicate());
+
+    // The state machine decides first; nothing changes on a rejection.
+    order_status next = row.status;
+    switch (e.kind) {
+      case event_kind::order_paid: next = order_status::paid; break;
+      case event_kind::rider_assigned: next = order_status::delivering; break;
+      case event_kind::order_delivered: next = order_status::completed; break;
+      case event_kind::order_cancelled: next = order_status::cancelled; break;
+      default: break;
+    }
+    if (e.kind == event_kind::picking_stage) {
+      if (is_terminal(row.status))
+        return count_rejection(part.count, rejected(errc::order_terminal, "status"));
+      if (row.status != order_status::paid || e.stage <= row.stage)
+        return count_rejection(part.count, rejected(errc::invalid_picking_stage, "stage"));
+    } else if (const errc t = check_transition(row.status, next); t != errc::ok) {
+      return count_rejection(part.count, rejected(t, "status"));
+    }
+    if (e.kind == event_kind::order_delivered && e.rider != row.rider)
+      return count_rejection(part.count, rejected(errc::rider_not_assigned, "riderId"));
+
+    auto ticket = reserve(1);
+    if (!ticket) return count_rejection(part.count, rejected(ticket.error(), "storage"));
+
+    const order_status before = row.status;
+    row.status = next;
+    row.update_time = std::max(row.update_time, e.time);
+    slot.events.push_back(fp);
+    part.records.clear();
+    tracking_state& v = slot.view;
+    std::uint32_t changed = field::create_time;
+    record_kind kind = record_kind::status_change;
+    if (e.kind == event_kind::picking_stage) kind = record_kind::picking;
+    if (e.kind == event_kind::rider_assigned) kind = record_kind::rider_assigned;
+    tracking_record& r = new_record(part, slot, e, kind, e.time);
+
+    switch (e.kind) {
+      case event_kind::picking_stage:
+        row.stage = e.stage;
+        r.stage = e.stage;
+        r.operator_id = e.warehouse.empty() ? row.warehouse : e.warehouse;
+        r.op_type = operator_type::warehouse;
+        v.stage = e.stage;
+        changed |= field::picking;
+        break;
+      case event_kind::rider_assigned:
+        row.rider = e.rider;
+        r.operator_id = e.rider;
+        r.op_type = operator_type::rider;
+        slot.route = e.route;
+        slot.assigned_at = e.time;
+        v.rider = e.rider;
+        changed |= field::rider;
+        break;
+      case event_kind::order_delivered:
+        r.operator_id = e.rider;
+        r.op_type = operator_type::rider;
+        if (e.has_position) {
+          r.position = e.position;
+          r.has_position = true;
+          v.position = e.position;
+          v.has_position = true;
+          changed |= field::position;
+        }
+        break;
+      case event_kind::order_cancelled:
+        r.address = e.address;  // the reason, when given
+        break;
+      default: break;
+    }
+    if (r.op_type != v.op_type || r.operator_id != v.operator_id) changed |= field::operator_info;
+    v.operator_id = r.operator_id;
+    v.op_type = r.op_type;
+    v.create_time = e.time;
+    if (next != before) {
+      v.status = next;
+      changed |= field::status;
+    }
+    if (is_terminal(next)) {
+      slot.terminal_at = now();
+      slot.route.clear();
+      slot.route.shrink_to_fit();
+      if (before == order_status::delivering) release_rider = row.rider;
+    }
+    out.durable_ticket = write(*ticket, part, row);
+    publish(part, slot, changed);
+    part.count.add(part.count.accepted);
+    out.version = row.version;
+    out.orders_updated = 1;
+    if (++part.since_sweep >= kSweepEvery) sweep(part, now());
+  }
+
+  // Rider bookkeeping after the order lock is released: the lock order is
+  // always rider -> order, never the reverse.
+  if (e.kind == event_kind::rider_assigned) {
+    rider_partition& rp = rider_part(e.rider);
+    std::lock_guard lock(rp.mu);
+    auto& list = rp.riders[e.rider].orders;
+    if (std::find(list.begin(), list.end(), e.order) == list.end()) list.push_back(e.order);
+  }
+  if (!release_rider.empty()) {
+    rider_partition& rp = rider_part(release_rider);
+    std::lock_guard lock(rp.mu);
+    if (const auto it = rp.riders.find(release_rider); it != rp.riders.end()) {
+      auto& list = it->second.orders;
+      list.erase(std::remove(list.begin(), list.end(), e.order), list.end());
+    }
+  }
+  return out;
+}
+
+// --- positions -------------------------------------------------------------------
+
+// Applies accepted fixes (sorted by time) to every order the rider delivers.
+// Called with the rider partition locked. Returns the orders updated.
+std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, const event& e,
+                                       const position_fix* fixes, std::size_t count,
+                                       ingest_result& out) {
+  (void)rp;
+  std::size_t updated = 0;
+  for (const order_id& oid : rider.orders) {
+    order_partition& part = order_part(oid);
+    std::lock_guard lock(part.mu);
+    const auto it = part.orders.find(oid);
+    if (it == part.orders.end()) continue;
+    order_slot& slot = it->second;
+    if (slot.row.status != order_status::delivering || slot.row.rider != e.rider) continue;
+    // Fixes from before the assignment belong to the previous trip.
+    std::size_t first = 0;
+    while (first < count && fixes[first].time < slot.assigned_at) ++first;
+    if (first == count) continue;
+    auto ticket = reserve(count - first);
+    if (!ticket) {
+      // Orders updated already stay updated (each is consistent on its own);
+      // the host retries the event and the rest are applied then.
+      out.status = ingest_status::rejected;
+      out.code = ticket.error();
+      out.field = "storage";
+      break;
+    }
+    part.records.clear();
+    // Every fix is its own version; a fix older than the live position goes
+    // into the trajectory only.
+    const std::uint64_t first_version = slot.row.version + 1;
+    for (std::size_t i = first; i < count; ++i) {
+      tracking_record& r = new_record(part, slot, e, record_kind::position, fixes[i].time);
+      r.position = fixes[i].point;
+      r.has_position = true;
+      r.operator_id = e.rider;
+      r.op_type = operator_type::rider;
+      slot.row.update_time = std::max(slot.row.update_time, fixes[i].time);
+    }
+    const order& row = slot.row;
+    out.durable_ticket = write(*ticket, part, row);
+    // Publish each version in order so that resumable streams have no gap.
+    tracking_state& v = slot.view;
+    for (std::uint64_t ver = first_version; ver <= row.version; ++ver) {
+      const tracking_record& r = part.records[ver - first_version];
+      std::uint32_t changed = 0;
+      if (!v.has_position || r.create_time >= v.create_time) {
+        if (!v.has_position || v.position != r.position) changed |= field::position;
+        v.position = r.position;
+        v.has_position = true;
+        if (v.create_time != r.create_time) changed |= field::create_time;
+        v.create_time = r.create_time;
+        if (v.operator_id != e.rider || v.op_type != operator_type::rider) {
+          changed |= field::operator_info;
+          v.operator_id = e.rider;
+          v.op_type = operator_type::rider;
+        }
+      }
+      v.version = ver;
+      part.count.add(part.count.order_updates);
+      if (pub) {
+        pub->publish(v, changed);
+        part.count.add(part.count.published);
+      }
+    }
+    out.version = row.version;
+    ++updated;
+  }
+  return updated;
+}
+
+ingest_result tracker::impl::position(const event& e) {
+  if (e.rider.empty()) return count_rejection(global, rejected(errc::empty_id, "riderId"));
+  const position_fix fix{e.time, e.position};
+  if (auto r = check_fix(fix, "longitude", "latitude", "time"); r.code)
+    return count_rejection(global, r);
+
+  rider_partition& rp = rider_part(e.rider);
+  std::lock_guard lock(rp.mu);
+  rider_slot& rider = rp.riders[e.rider];
+  const std::uint64_t fp = fingerprint(e.id);
+  if (rider.memory.has_event(fp) || recovered(fp)) return count_rejection(rp.count, duplicate());
+  if (rider.memory.has_fix(fix))
+    return count_rejection(rp.count, rejected(errc::position_duplicate_fix, "time"));
+  const bool newest = !rider.has_live || fix.time > rider.live.time;
+  if (rider.has_live && fix.time >= rider.live.time && too_fast(rider.live, fix))
+    return count_rejection(rp.count, rejected(errc::position_too_fast, "longitude"));
+
+  ingest_result out;
+  out.orders_updated = static_cast<std::uint32_t>(apply_fixes(rp, rider, e, &fix, 1, out));
+  if (out.status == ingest_status::rejected && out.orders_updated == 0) {
+    return count_rejection(rp.count, out);
+  }
+  rider.memory.remember_event(fp);
+  rider.memory.remember_fix(fix);
+  if (newest) {
+    rider.live = fix;
+    rider.has_live = true;
+    (void)rp.index.update(e.rider, fix.point);
+    if (pub) pub->publish_rider(e.rider, fix);
+  }
+  rp.count.add(rp.count.positions);
+  if (out.status == ingest_status::rejected) return count_rejection(rp.count, out);
+  rp.count.add(rp.count.accepted);
+  return out;
+}
+
+ingest_result tracker::impl::batch(const event& e) {
+  if (e.rider.empty()) return count_rejection(global, rejected(errc::empty_id, "riderId"));
+  if (e.fixes.empty()) return count_rejection(global, rejected(errc::invalid_event, "fixes"));
+  if (e.fixes.size() > kMaxBatchFixes)
+    return count_rejection(global, rejected(errc::too_large, "fixes"));
+
+  rider_partition& rp = rider_part(e.rider);
+  std::lock_guard lock(rp.mu);
+  rider_slot& rider = rp.riders[e.rider];
+  const std::uint64_t fp = fingerprint(e.id);
+  if (rider.memory.has_event(fp) || recovered(fp)) return count_rejection(rp.count, duplicate());
+
+  // Device-time order; each fix passes the same filters as a live one, and
+  // the speed filter compares neighbours in time.
+  rp.batch.assign(e.fixes.begin(), e.fixes.end());
+  std::stable_sort(rp.batch.begin(), rp.batch.end(),
+                   [](const position_fix& a, const position_fix& b) { return a.time < b.time; });
+  std::size_t kept = 0;
+  std::uint32_t dropped = 0;
+  const position_fix* previous = nullptr;
+  for (std::size_t i = 0; i < rp.batch.size(); ++i) {
+    const position_fix& f = rp.batch[i];
+    ingest_result check = check_fix(f, "fixes.longitude", "fixes.latitude", "fixes.time");
+    if (!check.code && rider.memory.has_fix(f)) check = rejected(errc::position_duplicate_fix, "fixes.time");
+    if (!check.code && kept > 0 && rp.batch[kept - 1] == f)
+      check = rejected(errc::position_duplicate_fix, "fixes.time");
+    if (!check.code && previous && too_fast(*previous, f))
+      check = rejected(errc::position_too_fast, "fixes.longitude");
+    if (check.code) {
+      ++dropped;
+      note_rejection(check.code);
+      continue;
+    }
+    rp.batch[kept++] = f;
+    previous = &rp.batch[kept - 1];
+  }
+  rp.batch.resize(kept);
+  rp.count.add(rp.count.fixes_rejected, dropped);
+  if (kept == 0) {
+    // Nothing usable: report the first reason, like a single fix would.
+    ingest_result r = rejected(errc::invalid_event, "fixes");
+    r.fixes_rejected = dropped;
+    return count_rejection(rp.count, r);
+  }
+
+  ingest_result out;
+  out.fixes_rejected = dropped;
+  out.orders_updated =
+      static_cast<std::uint32_t>(apply_fixes(rp, rider, e, rp.batch.data(), kept, out));
+  if (out.status == ingest_status::rejected && out.orders_updated == 0)
+    return count_rejection(rp.count, out);
+  rider.memory.remember_event(fp);
+  for (const position_fix& f : rp.batch) rider.memory.remember_fix(f);
+  const position_fix& newest = rp.batch.back();
+  if (!rider.has_live || newest.time > rider.live.time) {
+    rider.live = newest;
+    rider.has_live = true;
+    (void)rp.index.update(e.rider, newest.point);
+    if (pub) pub->publish_rider(e.rider, newest);
+  }
+  rp.count.add(rp.count.positions, kept);
+  if (out.status == ingest_status::rejected) return count_rejection(rp.count, out);
+  rp.count.add(rp.count.accepted);
+  return out;
+}
+
+// --- cache and recovery ------------------------------------------------------------
+
+void tracker::impl::sweep(order_partition& part, timestamp_ms t) {
+  part.since_sweep = 0;
+  for (auto it = part.old_events.begin(); it != part.old_events.end();) {
+    it = it->second <= t ? part.old_events.erase(it) : std::next(it);
+  }
+  for (auto it = part.orders.begin(); it != part.orders.end();) {
+    const order_slot& slot = it->second;
+    if (is_terminal(slot.row.status) && slot.terminal_at + options.terminal_retention_ms <= t) {
+      for (const std::uint64_t fp : slot.events)
+        part.old_events[fp] = slot.terminal_at + options.dedup_window_ms;
+      part.count.add(part.count.evicted);
+      it = part.orders.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void tracker::impl::recover() {
+  const timestamp_ms t = now();
+  recovery_state state = store->recover(t - options.dedup_window_ms);
+  for (order& row : state.active_orders) {
+    order_partition& part = order_part(row.id);
+    order_slot& slot = part.orders[row.id];
+    tracking_state& v = slot.view;
+    view_from_row(v, row);
+    if (row.status == order_status::delivering && !row.rider.empty()) {
+      rider_partition& rp = rider_part(row.rider);
+      rp.riders[row.rider].orders.push_back(row.id);
+      // The assignment time and the last position are in the records (the
+      // planned route is not stored: ETA falls back to straight lines).
+      for (const tracking_record& r : store->records_since(row.id, 0)) {
+        if (r.kind == record_kind::rider_assigned) slot.assigned_at = r.create_time;
+        if (r.kind == record_kind::position && r.has_position &&
+            (!v.has_position || r.create_time >= v.create_time)) {
+          v.position = r.position;
+          v.has_position = true;
+          v.create_time = r.create_time;
+          v.operator_id = r.operator_id;
+          v.op_type = r.op_type;
+        }
+      }
+    }
+    slot.row = std::move(row);
+  }
+  recovered_events.reserve(state.recent_events.size());
+  for (const event_id& e : state.recent_events) recovered_events.insert(fingerprint(e));
+  recovered_until = t + options.dedup_window_ms;
+}
+
+// --- the public face ---------------------------------------------------------------
+
+tracker::tracker(tracker_options options, storage* store, publisher* pub, const clock* now)
+    : options_(options), impl_(std::make_unique<impl>(options_, store, pub, now)) {
+  if (store) impl_->recover();
+}
+
+tracker::~tracker() {
+  if (impl_->writer) impl_->writer->close();
+}
+
+ingest_result tracker::ingest(const event& e) {
+  return impl_->ingest(e);
+}
+
+std::optional<order> tracker::find_order(const order_id& id) const {
+  {
+    order_partition& part = impl_->order_part(id);
+    std::lock_guard lock(part.mu);
+    if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.row;
+  }
+  if (impl_->store) return impl_->store->load_order(id);
+  return std::nullopt;
+}
+
+std::optional<tracking_state> tracker::snapshot(const order_id& id) const {
+  order_partition& part = impl_->order_part(id);
+  std::lock_guard lock(part.mu);
+  if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.view;
+  return std::nullopt;
+}
+
+std::vector<geo_point> tracker::route(const order_id& id) const {
+  order_partition& part = impl_->order_part(id);
+  std::lock_guard lock(part.mu);
+  if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.route;
+  return {};
+}
+
+std::vector<order_id> tracker::orders_of_rider(const rider_id& rider) const {
+  rider_partition& rp = impl_->rider_part(rider);
+  std::lock_guard lock(rp.mu);
+  if (const auto it = rp.riders.find(rider); it != rp.riders.end()) return it->second.orders;
+  return {};
+}
+
+result<std::vector<nearby_rider>> tracker::nearby_riders(geo_point center, double radius_m,
+                                                         std::size_t k) const {
+  // Each rider partition has its own index: query all, merge the k nearest.
+  std::vector<nearby_rider> all, part_out;
+  for (rider_partition& rp : impl_->rider_parts) {
+    std::lock_guard lock(rp.mu);
+    part_out.clear();
+    const auto status = rp.index.nearby(center, radius_m, k, part_out);
+    if (!status.ok()) return {status.code, status.field};
+    all.insert(all.end(), part_out.begin(), part_out.end());
+  }
+  std::sort(all.begin(), all.end(), [](const nearby_rider& a, const nearby_rider& b) {
+    return a.distance_m != b.distance_m ? a.distance_m < b.distance_m : a.rider < b.rider;
+  });
+  if (all.size() > k) all.resize(k);
+  return all;
+}
+
+status_result tracker::remove_rider(const rider_id& rider) {
+  rider_partition& rp = impl_->rider_part(rider);
+  std::lock_guard lock(rp.mu);
+  const auto it = rp.riders.find(rider);
+  if (it == rp.riders.end()) return {errc::unknown_rider, "riderId"};
+  it->second.has_live = false;
+  if (it->second.orders.empty()) rp.riders.erase(it);
+  return rp.index.remove(rider);
+}
+
+std::size_t tracker::evict(timestamp_ms now) {
+  std::size_t before = 0, after = 0;
+  for (order_partition& part : impl_->order_parts) {
+    std::lock_guard lock(part.mu);
+    before += part.orders.size();
+    impl_->sweep(part, now);
+    after += part.orders.size();
+  }
+  return before - after;
+}
+
+void tracker::flush() {
+  if (impl_->writer) impl_->writer->flush();
+}
+
+std::uint64_t tracker::durable_sequence() const noexcept {
+  return impl_->writer ? impl_->writer->durable_sequence() : 0;
+}
+
+std::size_t tracker::hot_orders() const {
+  std::size_t n = 0;
+  for (order_partition& part : impl_->order_parts) {
+    std::lock_guard lock(part.mu);
+    n += part.orders.size();
+  }
+  return n;
+}
+
+std::size_t tracker::active_riders() const {
+  std::size_t n = 0;
+  for (rider_partition& rp : impl_->rider_parts) {
+    std::lock_guard lock(rp.mu);
+    n += rp.index.size();
+  }
+  return n;
+}
+
+tracker_metrics tracker::metrics() const {
+  tracker_metrics m;
+  auto add = [&m](const counters& c) {
+    auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    m.accepted += get(c.accepted);
+    m.duplicates += get(c.duplicates);
+    m.rejected += get(c.rejected);
+    m.positions += get(c.positions);
+    m.order_updates += get(c.order_updates);
+    m.records += get(c.records);
+    m.published += get(c.published);
+    m.fixes_rejected += get(c.fixes_rejected);
+    m.evicted += get(c.evicted);
+  };
+  add(impl_->global);
+  for (const order_partition& p : impl_->order_parts) add(p.count);
+  for (const rider_partition& p : impl_->rider_parts) add(p.count);
+  // Every event ends as exactly one of these.
+  m.events = m.accepted + m.duplicates + m.rejected;
+  {
+    std::lock_guard lock(impl_->rejected_mu);
+    for (const auto& [code, n] : impl_->rejected_by_code)
+      m.rejected_by_code.emplace_back(static_cast<errc>(code), n);
+  }
+  std::sort(m.rejected_by_code.begin(), m.rejected_by_code.end());
+  if (impl_->writer) {
+    m.storage_backlog = impl_->writer->queued_records();
+    m.durable_sequence = impl_->writer->durable_sequence();
+  }
+  return m;
+}
+
+}  // namespace xiaoxiang
