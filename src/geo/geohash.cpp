@@ -1,9 +1,12 @@
 #include "xiaoxiang/geo/geohash.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <cassert>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 #include "xiaoxiang/geo/distance.hpp"
 
@@ -27,19 +30,31 @@ constexpr std::array<std::int8_t, 256> make_decode_table() {
 }
 constexpr auto kDecode = make_decode_table();
 
-// GeographicLib quantises each axis to 45 bits with exactly these doubles;
-// doing the same arithmetic (a correctly rounded division, then floor) is
-// what makes every point, border cases included, land in the same cell.
+// GeographicLib quantises each axis to 45 bits with exactly these doubles:
+// ulon = floor(lon / kLonEps) + 2^45. Reproducing its arithmetic (a
+// correctly rounded division, then floor) is what makes every point, border
+// cases included, land in the same cell.
 constexpr double kShift = 35184372088832.0;  // 2^45
 constexpr double kLonEps = 180.0 / kShift;   // exact: 45 * 2^-43
 constexpr double kLatEps = 90.0 / kShift;
+// Reciprocals for the fast path: a multiplication is within two ulps of the
+// division, far less than one unit of the 45-bit grid.
+constexpr double kLonScale = kShift / 180.0;
+constexpr double kLatScale = kShift / 90.0;
 
-// floor(x) + 2^45 for x in [-2^45, 2^45), without a libm call (no SSE4.1
-// roundsd at the baseline ISA).
-inline std::uint64_t quantise(double x) noexcept {
+// The top 30 of the 46 quantised bits of v (lon or lat), as GeographicLib.
+// Multiplying instead of dividing can only change the result when the value
+// lies within one grid unit of a 30-bit cell border, i.e. when its low 16
+// bits come out as 0 or 0xFFFF; then (2 in 65536 points) redo it exactly.
+inline std::uint64_t top30(double v, double scale, double eps) noexcept {
+  // Non-negative (>= 2^45 - 2^45), so truncation is floor; the addition's
+  // rounding is again far below one grid unit.
+  const auto fast = static_cast<std::uint64_t>(static_cast<std::int64_t>(v * scale + kShift));
+  if (((fast + 1) & 0xFFFFu) > 1u) return fast >> 16;
+  const double x = v / eps;  // GeographicLib's division, bit for bit
   auto t = static_cast<std::int64_t>(x);
-  if (static_cast<double>(t) > x) --t;
-  return static_cast<std::uint64_t>(t + (std::int64_t{1} << 45));
+  if (static_cast<double>(t) > x) --t;  // floor without a libm call
+  return static_cast<std::uint64_t>(t + (std::int64_t{1} << 45)) >> 16;
 }
 
 // Bit i of x moves to bit 2i (x < 2^32): the magic-number spreading.
@@ -64,6 +79,24 @@ inline std::uint64_t compact(std::uint64_t x) noexcept {
   return x;
 }
 
+// spread() of every 10-bit value: three lookups spread 30 bits in fewer
+// instructions than the five magic-number rounds.
+constexpr std::array<std::uint32_t, 1024> make_spread_table() {
+  std::array<std::uint32_t, 1024> table{};
+  for (std::uint32_t v = 0; v < 1024; ++v) {
+    std::uint32_t r = 0;
+    for (int b = 0; b < 10; ++b) r |= ((v >> b) & 1u) << (2 * b);
+    table[v] = r;
+  }
+  return table;
+}
+constexpr auto kSpread10 = make_spread_table();
+
+inline std::uint64_t spread30(std::uint64_t x) noexcept {
+  return std::uint64_t{kSpread10[x & 1023u]} | (std::uint64_t{kSpread10[(x >> 10) & 1023u]} << 20) |
+         (std::uint64_t{kSpread10[(x >> 20) & 1023u]} << 40);
+}
+
 // The full 60-bit hash of a valid point (lon bit first in each pair).
 inline std::uint64_t encode60(geo_point p) noexcept {
   double lon = p.lon;
@@ -71,10 +104,22 @@ inline std::uint64_t encode60(geo_point p) noexcept {
   // GeographicLib: lon 180 is lon -180; lat 90 moves half a quantum down.
   if (lon == 180.0) lon = -180.0;
   if (lat == 90.0) lat -= kLatEps / 2;
-  const std::uint64_t ulon = quantise(lon / kLonEps) >> 16;  // top 30 of 46 bits
-  const std::uint64_t ulat = quantise(lat / kLatEps) >> 16;
-  return (spread(ulon) << 1) | spread(ulat);
+  return (spread30(top30(lon, kLonScale, kLonEps)) << 1) | spread30(top30(lat, kLatScale, kLatEps));
 }
+
+// Cell sizes in degrees for 0..30 bits of an axis: exact powers of two
+// times 360 and 180 (ldexp is a libm call).
+struct cell_sizes {
+  std::array<double, 31> lon{}, lat{};
+  constexpr cell_sizes() {
+    double w = 360.0, h = 180.0;
+    for (int i = 0; i <= 30; ++i, w *= 0.5, h *= 0.5) {
+      lon[static_cast<std::size_t>(i)] = w;
+      lat[static_cast<std::size_t>(i)] = h;
+    }
+  }
+};
+constexpr cell_sizes kSizes;
 
 struct axes {
   std::uint64_t ilon, ilat;
@@ -97,11 +142,49 @@ inline geohash_int join(const axes& a) noexcept {
   return {b60 >> (geohash_max_bits - n), n};
 }
 
-inline geohash make_string(std::uint64_t b60, int precision) noexcept {
-  char chars[geohash_max_precision];
-  for (int i = 0; i < precision; ++i)
-    chars[i] = kAlphabet[(b60 >> (55 - 5 * i)) & 31u];
-  return make_geohash_unchecked(chars, precision);
+// Base-32 text (1..12 chars) to bits; false on a character outside the
+// alphabet. One test at the end instead of a branch per character.
+template <std::size_t... I>
+[[gnu::always_inline]] inline bool parse_fixed(const char* text, std::uint64_t& bits, std::index_sequence<I...>) noexcept {
+  constexpr std::size_t n = sizeof...(I);
+  int bad = 0;
+  std::uint64_t acc = 0;
+  ((bad |= kDecode[static_cast<unsigned char>(text[I])],
+    acc |= static_cast<std::uint64_t>(kDecode[static_cast<unsigned char>(text[I])] & 31) << (5 * (n - 1 - I))),
+   ...);
+  bits = acc;
+  return bad >= 0;
+}
+
+inline bool parse(std::string_view text, std::uint64_t& bits) noexcept {
+  // Full-length hashes, the common case, take an unrolled path.
+  if (text.size() == static_cast<std::size_t>(geohash_max_precision))
+    return parse_fixed(text.data(), bits, std::make_index_sequence<geohash_max_precision>());
+  std::uint64_t acc = 0;
+  int bad = 0;
+  for (const char c : text) {
+    const int v = kDecode[static_cast<unsigned char>(c)];
+    bad |= v;
+    acc = (acc << 5) | static_cast<std::uint64_t>(v & 31);
+  }
+  bits = acc;
+  return bad >= 0;
+}
+
+inline geo_box box_of(geohash_int h) noexcept {
+  const axes a = split(h);
+  // Powers of two times 360 / 180: every operation below is exact.
+  const double w = kSizes.lon[static_cast<std::size_t>(a.lon_bits)];
+  const double hgt = kSizes.lat[static_cast<std::size_t>(a.lat_bits)];
+  const double min_lon = -180.0 + static_cast<double>(a.ilon) * w;
+  const double min_lat = -90.0 + static_cast<double>(a.ilat) * hgt;
+  return {min_lon, min_lat, min_lon + w, min_lat + hgt};
+}
+
+inline geohash_cell cell_of(const geo_box& b) noexcept {
+  const double lon_err = (b.max_lon - b.min_lon) * 0.5;
+  const double lat_err = (b.max_lat - b.min_lat) * 0.5;
+  return {{b.min_lon + lon_err, b.min_lat + lat_err}, lon_err, lat_err};
 }
 
 constexpr double kRad = std::numbers::pi / 180.0;
@@ -145,18 +228,55 @@ double angle_to_box(double lat, double lon, double min_lon, double min_lat, doub
 
 }  // namespace
 
-geohash make_geohash_unchecked(const char* chars, int size) noexcept {
-  assert(size >= 0 && size <= geohash_max_precision);
-  geohash h;
-  std::copy(chars, chars + size, h.chars_.begin());
-  h.size_ = static_cast<std::uint8_t>(size);
-  return h;
+// Two characters per lookup: the 10-bit value -> first char | second << 8.
+constexpr std::array<std::uint16_t, 1024> make_pair_table() {
+  std::array<std::uint16_t, 1024> table{};
+  for (std::size_t v = 0; v < 1024; ++v)
+    table[v] = static_cast<std::uint16_t>(static_cast<unsigned char>(kAlphabet[v >> 5]) |
+                                          (static_cast<unsigned char>(kAlphabet[v & 31]) << 8));
+  return table;
 }
+constexpr auto kPairs = make_pair_table();
+
+// Character pairs first .. first + sizeof...(I) - 1 of a 60-bit hash,
+// packed little-endian into one word; a fold, because -O2 does not unroll
+// loops.
+template <std::size_t... I>
+inline std::uint64_t pack(std::uint64_t b60, int first, std::index_sequence<I...>) noexcept {
+  return ((std::uint64_t{kPairs[(b60 >> (50 - 10 * (first + static_cast<int>(I)))) & 1023u]}
+           << (16 * I)) |
+          ...);
+}
+
+// The one place that builds geohash values (the friend of geohash).
+struct geohash_access {
+  static geohash from_bits(std::uint64_t b60, int precision) noexcept {
+    geohash h;
+    if constexpr (std::endian::native == std::endian::little) {
+      std::uint64_t lo = pack(b60, 0, std::make_index_sequence<4>());
+      std::uint64_t hi = pack(b60, 4, std::make_index_sequence<2>());
+      if (precision < 8) {
+        lo &= (std::uint64_t{1} << (8 * precision)) - 1;
+        hi = 0;
+      } else {
+        hi &= (std::uint64_t{1} << (8 * (precision - 8))) - 1;
+      }
+      hi |= static_cast<std::uint64_t>(precision) << 56;  // byte 15
+      std::memcpy(h.bytes_.data(), &lo, 8);
+      std::memcpy(h.bytes_.data() + 8, &hi, 8);
+    } else {
+      for (int i = 0; i < precision; ++i)
+        h.bytes_[static_cast<std::size_t>(i)] = kAlphabet[(b60 >> (55 - 5 * i)) & 31u];
+      h.bytes_[geohash::kSizeByte] = static_cast<char>(precision);
+    }
+    return h;
+  }
+};
 
 result<geohash> point_to_geohash(geo_point p, int precision) noexcept {
   if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
   if (precision < 1 || precision > geohash_max_precision) return {errc::invalid_precision, "precision"};
-  return make_string(encode60(p), precision);
+  return geohash_access::from_bits(encode60(p), precision);
 }
 
 result<geohash_int> point_to_geohash_int(geo_point p, int bit_count) noexcept {
@@ -170,17 +290,13 @@ result<geohash_int> geohash_to_int(std::string_view text) noexcept {
   if (text.size() > static_cast<std::size_t>(geohash_max_precision))
     return {errc::geohash_too_long, "geohash"};
   std::uint64_t bits = 0;
-  for (const char c : text) {
-    const int v = kDecode[static_cast<unsigned char>(c)];
-    if (v < 0) return {errc::invalid_geohash_character, "geohash"};
-    bits = (bits << 5) | static_cast<std::uint64_t>(v);
-  }
+  if (!parse(text, bits)) return {errc::invalid_geohash_character, "geohash"};
   return geohash_int{bits, 5 * static_cast<int>(text.size())};
 }
 
 geohash int_to_geohash(geohash_int h) noexcept {
   assert(check_geohash_int(h).ok() && h.bit_count % 5 == 0);
-  return make_string(h.bits << (geohash_max_bits - h.bit_count), h.bit_count / 5);
+  return geohash_access::from_bits(h.bits << (geohash_max_bits - h.bit_count), h.bit_count / 5);
 }
 
 status_result check_geohash_int(geohash_int h) noexcept {
@@ -190,27 +306,22 @@ status_result check_geohash_int(geohash_int h) noexcept {
 }
 
 result<geohash_cell> decode_geohash(std::string_view text) noexcept {
-  const auto h = geohash_to_int(text);
-  if (!h) return {h.error(), h.field()};
-  return decode(*h);
+  if (text.empty()) return {errc::empty_geohash, "geohash"};
+  if (text.size() > static_cast<std::size_t>(geohash_max_precision))
+    return {errc::geohash_too_long, "geohash"};
+  std::uint64_t bits = 0;
+  if (!parse(text, bits)) return {errc::invalid_geohash_character, "geohash"};
+  return cell_of(box_of(geohash_int{bits, 5 * static_cast<int>(text.size())}));
 }
 
 geohash_cell decode(geohash_int h) noexcept {
-  const geo_box b = geohash_box(h);
-  const double lon_err = (b.max_lon - b.min_lon) * 0.5;
-  const double lat_err = (b.max_lat - b.min_lat) * 0.5;
-  return {{b.min_lon + lon_err, b.min_lat + lat_err}, lon_err, lat_err};
+  assert(check_geohash_int(h).ok());
+  return cell_of(box_of(h));
 }
 
 geo_box geohash_box(geohash_int h) noexcept {
   assert(check_geohash_int(h).ok());
-  const axes a = split(h);
-  // Powers of two times 360 / 180: every operation below is exact.
-  const double w = std::ldexp(360.0, -a.lon_bits);
-  const double hgt = std::ldexp(180.0, -a.lat_bits);
-  const double min_lon = -180.0 + static_cast<double>(a.ilon) * w;
-  const double min_lat = -90.0 + static_cast<double>(a.ilat) * hgt;
-  return {min_lon, min_lat, min_lon + w, min_lat + hgt};
+  return box_of(h);
 }
 
 std::array<geohash_int, 8> neighbours(geohash_int h) noexcept {
@@ -250,8 +361,8 @@ result<std::size_t> cover(geo_point center, double radius_m, int bit_count,
   const int lat_bits = bit_count / 2;
   const std::uint64_t nlon = std::uint64_t{1} << lon_bits;
   const std::uint64_t nlat = std::uint64_t{1} << lat_bits;
-  const double w = std::ldexp(360.0, -lon_bits);
-  const double hgt = std::ldexp(180.0, -lat_bits);
+  const double w = kSizes.lon[static_cast<std::size_t>(lon_bits)];
+  const double hgt = kSizes.lat[static_cast<std::size_t>(lat_bits)];
 
   // Longitude reach of the spherical cap: asin(sin a / cos lat), or the
   // whole circle when the cap holds a pole.

@@ -32,12 +32,14 @@ class geohash {
  public:
   geohash() noexcept = default;
   // The characters, lowercase ("wx4g0bm6c408").
-  std::string_view view() const noexcept { return {chars_.data(), size_}; }
+  std::string_view view() const noexcept {
+    return {bytes_.data(), static_cast<std::size_t>(bytes_[kSizeByte])};
+  }
   // Number of characters, 0 (default-constructed) .. 12.
-  int precision() const noexcept { return static_cast<int>(size_); }
+  int precision() const noexcept { return bytes_[kSizeByte]; }
   // A heap copy, for APIs that want std::string.
   std::string str() const { return std::string(view()); }
-  const char* data() const noexcept { return chars_.data(); }
+  const char* data() const noexcept { return bytes_.data(); }
 
   friend bool operator==(const geohash& a, const geohash& b) noexcept {
     return a.view() == b.view();
@@ -47,14 +49,13 @@ class geohash {
   }
 
  private:
-  friend geohash make_geohash_unchecked(const char* chars, int size) noexcept;
-  std::array<char, geohash_max_precision> chars_{};
-  std::uint8_t size_ = 0;
+  friend struct geohash_access;  // the encoders in src/geo/geohash.cpp
+  static constexpr std::size_t kSizeByte = 15;
+  // Characters in bytes 0..11 (unused ones zero), the count in byte 15: two
+  // aligned words, which the encoder writes whole (no byte stores followed
+  // by a word load of the copy, which stalls store forwarding).
+  alignas(8) std::array<char, 16> bytes_{};
 };
-
-// Builds a geohash from characters already known to be valid (internal use
-// by the encoders). Requires: 0 <= size <= 12 and every char in the alphabet.
-geohash make_geohash_unchecked(const char* chars, int size) noexcept;
 
 // A GeoHash in integer form: `bit_count` bits right-aligned in `bits`,
 // interleaved starting with longitude exactly as in the string form, so that
