@@ -13,3 +13,5 @@
 #include "xiaoxiang/storage/memory_storage.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"
 #include "xiaoxiang/storage/write_behind.hpp"
+#include "xiaoxiang/sim/city_map.hpp"
+#include "xiaoxiang/sim/simulation.hpp"
