@@ -46,16 +46,28 @@ void append_micro_degrees(std::string& out, double degrees) {
   out.append(frac, 6);
 }
 
-// Shortest text that reads back as the same double; null when not finite
-// (JSON has no NaN).
-void append_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {
+// Alert values (metres, minutes) with 3 decimals: fixed precision keeps the
+// text stable through a decode/encode round trip (Boost.JSON 1.81 may parse
+// a double 1 ulp off, which would change a shortest-form text). Values
+// outside +-kMaxAlertValue (and NaN) are written as null.
+void append_alert_value(std::string& out, double v) {
+  if (!(v >= -kMaxAlertValue && v <= kMaxAlertValue)) {
     out.append("null");
     return;
   }
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  const long long milli = std::llround(v * 1e3);
+  const unsigned long long mag =
+      milli < 0 ? 0ull - static_cast<unsigned long long>(milli) : static_cast<unsigned long long>(milli);
+  if (milli < 0) out.push_back('-');
+  append_int(out, mag / 1000ull);
+  const unsigned long long frac = mag % 1000ull;
+  if (frac != 0) {
+    const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
+                            static_cast<char>('0' + frac / 10 % 10), static_cast<char>('0' + frac % 10)};
+    std::size_t n = 4;
+    while (digits[n - 1] == '0') --n;  // 4.5, not 4.500
+    out.append(digits, n);
+  }
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid
@@ -206,7 +218,7 @@ void encode_update(const tracking_state& s, std::uint32_t changed, message_kind 
       out.append("\",\"since\":");
       append_int(out, a.since);
       out.append(",\"value\":");
-      append_double(out, a.value);
+      append_alert_value(out, a.value);
       out.push_back('}');
     }
     out.push_back(']');
@@ -388,8 +400,9 @@ status read_group(const json::object& o, std::uint32_t bit, tracking_state& s, b
         al.since = n;
         if (value->is_null()) {
           al.value = std::numeric_limits<double>::quiet_NaN();
-        } else if (auto r = read_number(*value, "alerts.value", al.value); !r) {
-          return r;
+        } else {
+          if (auto r = read_number(*value, "alerts.value", al.value); !r) return r;
+          if (!(std::abs(al.value) <= kMaxAlertValue)) return {errc::invalid_field, "alerts.value"};
         }
       }
       return {};

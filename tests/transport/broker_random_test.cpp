@@ -67,8 +67,8 @@ class broker_oracle_run {
   void run(int steps) {
     for (int i = 0; i < steps && !::testing::Test::HasFatalFailure(); ++i) {
       const int op = uni(0, 99);
-      if (op < 70) publish();
-      else if (op < 88) subscribe();
+      if (op < 65) publish();
+      else if (op < 80) subscribe();
       else if (op < 97) unsubscribe();
       else forget();
     }
@@ -230,7 +230,7 @@ class broker_oracle_run {
     if (clients_.empty()) return;
     const auto i = static_cast<std::size_t>(uni(0, static_cast<int>(clients_.size()) - 1));
     clients_[i]->sub.unsubscribe();
-    if (uni(0, 1)) clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (uni(0, 3) != 0) clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 
   void forget() {
@@ -285,7 +285,7 @@ TEST(BrokerOracle, SeededRandomSequences) {
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     broker_oracle_run run(seed, 1 + seed % 16, seed % 3 == 0);
-    run.run(5000);
+    run.run(4000);
     if (HasFatalFailure()) return;
   }
 }

@@ -125,6 +125,26 @@ TEST(JsonCodec, SurrogatesAndOverlongFormsAreRepaired) {
   EXPECT_NE(out.find("\xf0\x9f\x9a\x80"), std::string::npos);  // valid 4-byte kept
 }
 
+TEST(JsonCodec, AlertValuesHaveAtMostThreeDecimals) {
+  tracking_state s = full_state();
+  auto& a = s.alerts[static_cast<std::size_t>(alert_kind::route_deviation)];
+  a = {true, 10, 212.34567};
+  std::string out;
+  encode_delta(s, field::alerts, out);
+  EXPECT_NE(out.find("\"value\":212.346}"), std::string::npos) << out;
+  a.value = -3;
+  out.clear();
+  encode_delta(s, field::alerts, out);
+  EXPECT_NE(out.find("\"value\":-3}"), std::string::npos) << out;
+  a.value = 5e9;  // not a measurement: null, decoded as NaN
+  out.clear();
+  encode_delta(s, field::alerts, out);
+  EXPECT_NE(out.find("\"value\":null}"), std::string::npos) << out;
+  const auto d = decode_update_json(out);
+  ASSERT_TRUE(d.ok()) << d.message();
+  EXPECT_TRUE(std::isnan(d->state.alerts[0].value));
+}
+
 TEST(JsonCodec, RiderPosition) {
   std::string out;
   encode_rider_position(make_id("R7"), {1764071100123, {116.4, 39.9}}, out);
@@ -260,6 +280,8 @@ TEST(JsonCodecErrors, FieldErrors) {
       {kHead + R"(,"alerts":[{"kind":"standstill","since":-1,"value":1}]})", errc::invalid_field,
        "alerts.since"},
       {kHead + R"(,"alerts":[{"kind":"standstill","since":1,"value":"x"}]})", errc::wrong_type,
+       "alerts.value"},
+      {kHead + R"(,"alerts":[{"kind":"standstill","since":1,"value":2e9}]})", errc::invalid_field,
        "alerts.value"},
       {kHead + R"(,"riderId":12})", errc::wrong_type, "riderId"},
       {kHead + R"(,"riderId":"12345678901234567890123456789012X"})", errc::invalid_field,

@@ -38,10 +38,12 @@
 namespace xiaoxiang {
 
 // Tuning of a broker. Memory per order is bounded by sizeof(tracking_state)
-// + history_bytes + history_messages * 24 bytes + its subscribers.
+// + history_bytes + history_messages * 16 bytes + its subscribers; the
+// history grows on demand up to those caps (whichever binds first).
 struct broker_options {
-  std::size_t history_messages = 64;  // deltas kept per order for resume
-  std::size_t history_bytes = 8192;   // bytes of encoded history kept per order (cap)
+  std::size_t history_messages = 64;  // deltas kept per order for resume (cap)
+  std::size_t history_bytes = 4096;   // bytes of encoded history kept per order (cap):
+                                      // ~30 position deltas, ~7 min of 15 s fixes
   std::size_t shard_count = 64;       // lock shards (rounded up to a power of two)
   duration_ms forget_terminal_after_ms = 10 * 60 * 1000;  // keep Completed/Cancelled orders this long
   bool encode_binary = false;  // also encode each message with binary_codec (message_view::binary)
@@ -115,7 +117,9 @@ class broker final : public publisher {
   broker(const broker&) = delete;
   broker& operator=(const broker&) = delete;
 
-  // Publishes one accepted change (publisher): stores the state, appends the
+  // Publishes one accepted change (publisher): stores the state (only the
+  // groups of `changed` when the version follows the stored one, so
+  // `changed` must name every key that differs), appends the
   // delta to the order's history and delivers it to the order's subscribers
   // (a snapshot instead to one whose last version is not version-1). The
   // JSON (and binary) is encoded once, whatever the number of subscribers.

@@ -40,7 +40,8 @@ inline constexpr std::size_t kMaxUpdateJsonBytes = 64 * 1024;
 
 // Appends {"type":"delta","orderId":..,"version":..,<changed keys>} to out.
 // Coordinates are written with 6 decimals (the DECIMAL(10,6) columns), ids
-// that are empty as null, "alerts" as the array of active alerts. Strings are
+// that are empty as null, "alerts" as the array of active alerts (values with
+// 3 decimals, null when NaN or beyond +-1e9). Strings are
 // escaped; invalid UTF-8 bytes become U+FFFD so the text is always valid JSON.
 void encode_delta(const tracking_state& s, std::uint32_t changed, std::string& out);
 
@@ -60,7 +61,8 @@ void encode_rider_position(const rider_id& rider, const position_fix& fix, std::
 // errc::missing_field ("orderId", "version", "type", the partner of a pair
 // such as "latitude", or any key a snapshot lacks), errc::invalid_field for a
 // value outside its domain (bad id, status outside 1..5, version 0,
-// coordinates out of range, unknown alert kind, "type" not delta/snapshot).
+// coordinates out of range, unknown or repeated alert kind, alert value
+// beyond +-1e9, "type" not delta/snapshot).
 // Unknown keys are ignored (forward compatibility).
 result<decoded_update> decode_update_json(std::string_view text);
 

@@ -14,6 +14,10 @@ inline constexpr std::size_t kMaxAddressBytes = 255;
 // 2500-01-01T00:00:00Z in ms, the bound errc::invalid_timestamp names.
 inline constexpr std::int64_t kMaxTimestampMs = 16725225600000;
 
+// Alert values (metres or minutes) beyond this are not measurements; JSON
+// writes them as null and rejects them on decode.
+inline constexpr double kMaxAlertValue = 1e9;
+
 struct wire_group {
   std::uint32_t bit;
   const char* first_key;
