@@ -43,7 +43,7 @@ test-asan: setup
 	  ctest -j $(JOBS) --output-on-failure -L unit --timeout 900
 
 demo: build
-	$(BUILD)/bin/xiaoxiang demo $(DEMO_ARGS)
+	$(BUILD)/bin/xiaoxiang demo --db $(BUILD)/demo.sqlite $(DEMO_ARGS)
 
 bench: build
 	@mkdir -p $(BUILD)/bench

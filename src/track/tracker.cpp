@@ -125,7 +125,7 @@ struct rider_slot {
 // partition's lock, read without it (relaxed atomics).
 struct counters {
   std::atomic<std::uint64_t> accepted{0}, duplicates{0}, rejected{0}, positions{0},
-      order_updates{0}, records{0}, published{0}, fixes_rejected{0}, evicted{0};
+      order_updates{0}, records{0}, published{0}, fixes_rejected{0}, stale_fixes{0}, evicted{0};
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
     c.fetch_add(n, std::memory_order_relaxed);
   }
@@ -621,6 +621,7 @@ ingest_result tracker::impl::position(const event& e) {
   }
   rider.memory.remember_event(fp);
   rider.memory.remember_fix(fix);
+  if (!newest) rp.count.add(rp.count.stale_fixes);
   if (newest) {
     rider.live = fix;
     rider.has_live = true;
@@ -686,6 +687,12 @@ ingest_result tracker::impl::batch(const event& e) {
     return count_rejection(rp.count, out);
   rider.memory.remember_event(fp);
   for (const position_fix& f : rp.batch) rider.memory.remember_fix(f);
+  if (rider.has_live) {
+    const auto older = std::count_if(rp.batch.begin(), rp.batch.end(), [&rider](const position_fix& f) {
+      return f.time <= rider.live.time;
+    });
+    rp.count.add(rp.count.stale_fixes, static_cast<std::uint64_t>(older));
+  }
   const position_fix& newest = rp.batch.back();
   if (!rider.has_live || newest.time > rider.live.time) {
     rider.live = newest;
@@ -874,6 +881,7 @@ tracker_metrics tracker::metrics() const {
     m.records += get(c.records);
     m.published += get(c.published);
     m.fixes_rejected += get(c.fixes_rejected);
+    m.stale_fixes += get(c.stale_fixes);
     m.evicted += get(c.evicted);
   };
   add(impl_->global);
