@@ -327,19 +327,23 @@ void write_behind::run_writer() {
     units_in_use_.fetch_sub(gathered_units_, std::memory_order_release);
     commits_.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t durable = consumed_;
+    // Callbacks first: once flush() returns, the host's callbacks have seen
+    // everything it waited for.
+    {
+      std::lock_guard lock(callbacks_mutex_);
+      for (auto& callback : callbacks_) {
+        try {
+          callback(durable);
+        } catch (...) {
+          callback_errors_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
     {
       std::lock_guard lock(mutex_);
       durable_.store(durable, std::memory_order_release);
     }
     durable_cv_.notify_all();
-    std::lock_guard lock(callbacks_mutex_);
-    for (auto& callback : callbacks_) {
-      try {
-        callback(durable);
-      } catch (...) {
-        callback_errors_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
   }
   {
     std::lock_guard lock(mutex_);

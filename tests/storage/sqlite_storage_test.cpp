@@ -95,7 +95,7 @@ TEST(SqliteStorage, SchemaHasTheArticlesTablesAndTheIndexes) {
   const std::set<std::string> have(names.begin(), names.end());
   for (const char* want : {"orders", "order_tracking", "order_tracking_order_version",
                            "order_tracking_source_event", "order_tracking_order_time",
-                           "orders_user_time", "orders_active", "orders_display"})
+                           "orders_user_time", "orders_display"})
     EXPECT_TRUE(have.count(want)) << want;
   EXPECT_EQ(sql(path, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(sql(path, "SELECT \"unique\" FROM pragma_index_list('order_tracking') "

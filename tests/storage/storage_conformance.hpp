@@ -193,6 +193,7 @@ TYPED_TEST_P(storage_conformance, ReadsAreSafeWhileCommitsRun) {
     }
   };
   std::thread r1(reader), r2(reader);
+  while (reads.load() == 0) std::this_thread::yield();  // readers are running
   for (std::uint64_t v = 1; v <= kVersions; ++v) {
     write_batch b;
     for (const auto& k : keys) {

@@ -11,9 +11,10 @@ namespace xiaoxiang::testing {
 
 class temp_dir {
  public:
-  temp_dir() {
+  // `base`: where to make the folder; the system's temp folder by default.
+  explicit temp_dir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
+    path_ = base /
             ("xiaoxiang-storage-" + std::to_string(::getpid()) + "-" +
              std::to_string(counter.fetch_add(1)));
     std::filesystem::remove_all(path_);

@@ -108,8 +108,9 @@ class write_behind {
   void flush();
 
   // Adds a callback run on the writer thread after each commit with the new
-  // durable sequence. It must be quick and must not call flush()/close();
-  // an exception it throws is caught and counted (callback_errors()).
+  // durable sequence, before durable_sequence() and flush() waiters see it.
+  // It must be quick and must not call flush()/close(); an exception it
+  // throws is caught and counted (callback_errors()).
   void on_durable(std::function<void(std::uint64_t durable_sequence)> callback);
 
   // Records pushed but not yet committed (the backlog, a metric).
