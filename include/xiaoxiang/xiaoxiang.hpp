@@ -15,3 +15,7 @@
 #include "xiaoxiang/storage/write_behind.hpp"
 #include "xiaoxiang/sim/city_map.hpp"
 #include "xiaoxiang/sim/simulation.hpp"
+#include "xiaoxiang/transport/binary_codec.hpp"
+#include "xiaoxiang/transport/broker.hpp"
+#include "xiaoxiang/transport/json_codec.hpp"
+#include "xiaoxiang/transport/publisher.hpp"
