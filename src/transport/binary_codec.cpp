@@ -214,7 +214,8 @@ result<decoded_update> decode_body(in_archive& ar) {
     return {errc::invalid_field, "changed"};
   if (auto r = read_id(ar, "orderId", false, out.state.order); !r) return {r.code, r.field};
   ar(out.state.version);
-  if (out.state.version == 0) return {errc::invalid_field, "version"};
+  if (out.state.version == 0 || out.state.version > kMaxVersion)
+    return {errc::invalid_field, "version"};
   for (std::uint32_t bit = 1; bit & field::all; bit <<= 1) {
     if (!(out.changed & bit)) continue;
     if (auto r = read_group(ar, bit, out.state); !r) return {r.code, r.field};

@@ -448,7 +448,7 @@ result<decoded_update> decode_update_json(std::string_view text) {
   const json::value* version = find(o, "version");
   if (version == nullptr) return {errc::missing_field, "version"};
   std::int64_t v = 0;
-  if (auto r = read_int(*version, "version", 1, std::numeric_limits<std::int64_t>::max(), v); !r)
+  if (auto r = read_int(*version, "version", 1, static_cast<std::int64_t>(kMaxVersion), v); !r)
     return {r.code, r.field};
   out.state.version = static_cast<std::uint64_t>(v);
 

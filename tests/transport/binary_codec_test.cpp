@@ -126,6 +126,9 @@ TEST(BinaryCodecErrors, Envelope) {
   bytes zero_version;
   zero_version.u8(1).u8(1).u8(0).u32(0).str8("O1").u64(0);
   expect_rejected(zero_version.b, errc::invalid_field, "version");
+  bytes huge_version;  // beyond 2^53 - 1: not exact in a JavaScript client
+  huge_version.u8(1).u8(1).u8(0).u32(0).str8("O1").u64(1ull << 53);
+  expect_rejected(huge_version.b, errc::invalid_field, "version");
 }
 
 TEST(BinaryCodecErrors, EveryPrefixIsTruncated) {

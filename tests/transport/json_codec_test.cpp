@@ -233,6 +233,8 @@ TEST(JsonCodecErrors, EnvelopeErrors) {
       {R"({"type":"delta","orderId":"O1","version":"3"})", errc::wrong_type, "version"},
       {R"({"type":"delta","orderId":"O1","version":18446744073709551615})", errc::invalid_field,
        "version"},
+      {R"({"type":"delta","orderId":"O1","version":9007199254740992})", errc::invalid_field,
+       "version"},
   };
   for (const auto& c : cases) expect_rejected(c);
 }

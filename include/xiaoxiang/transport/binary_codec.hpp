@@ -32,7 +32,8 @@ void encode_update_binary(const tracking_state& s, std::uint32_t changed, messag
 
 // Decodes one whole message. Rejections: errc::truncated (input ends early),
 // errc::unsupported_format_version ("formatVersion"), errc::trailing_bytes,
-// errc::invalid_field naming the field (kind, changed bits, an id that
+// errc::invalid_field naming the field (kind, changed bits, version 0 or
+// above 2^53 - 1, an id that
 // id::make rejects, status, coordinates, operator type, picking stage,
 // timestamps, ETA, address longer than 255 bytes, NaN alert values are
 // allowed). Never throws.

@@ -60,7 +60,8 @@ void encode_rider_position(const rider_id& rider, const position_fix& fix, std::
 // errc::too_large, errc::malformed_json, errc::wrong_type (field named),
 // errc::missing_field ("orderId", "version", "type", the partner of a pair
 // such as "latitude", or any key a snapshot lacks), errc::invalid_field for a
-// value outside its domain (bad id, status outside 1..5, version 0,
+// value outside its domain (bad id, status outside 1..5, version 0 or above
+// 2^53 - 1 (not exact in JavaScript),
 // coordinates out of range, unknown or repeated alert kind, alert value
 // beyond +-1e9, "type" not delta/snapshot).
 // Unknown keys are ignored (forward compatibility).

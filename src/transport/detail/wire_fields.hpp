@@ -14,6 +14,10 @@ inline constexpr std::size_t kMaxAddressBytes = 255;
 // 2500-01-01T00:00:00Z in ms, the bound errc::invalid_timestamp names.
 inline constexpr std::int64_t kMaxTimestampMs = 16725225600000;
 
+// Versions beyond 2^53 - 1 would lose precision in a JavaScript client;
+// both decoders reject them (an engine never gets near).
+inline constexpr std::uint64_t kMaxVersion = (1ull << 53) - 1;
+
 // Alert values (metres or minutes) beyond this are not measurements; JSON
 // writes them as null and rejects them on decode.
 inline constexpr double kMaxAlertValue = 1e9;
