@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <queue>
+#include <unordered_map>
 
 #include "random.hpp"
 #include "xiaoxiang/geo/distance.hpp"
@@ -40,6 +41,7 @@ city_map::city_map(const city_options& options) : options_(options) {
   const double half_h = (rows - 1) * 0.5 * options.warehouse_spacing_m + margin;
   const int nx = static_cast<int>(std::ceil(2 * half_w / options.block_m)) + 1;
   const int ny = static_cast<int>(std::ceil(2 * half_h / options.block_m)) + 1;
+  nx_ = nx;
   const auto at = [nx](int i, int j) { return static_cast<std::uint32_t>(j * nx + i); };
   // Node coordinates to 1e-7 degrees (~1 cm), so routes print short.
   const auto to_point = [&](double x, double y) {
@@ -137,12 +139,12 @@ void city_map::build_trees() {
   std::vector<std::uint32_t> touched;
   using item = std::pair<double, std::uint32_t>;
   for (std::size_t w = 0; w < warehouses_.size(); ++w) {
-    auto& tree = trees_[w];
+    std::unordered_map<std::uint32_t, tree_entry> parents;
     warehouse_site& site = warehouses_[w];
     std::priority_queue<item, std::vector<item>, std::greater<>> heap;
     dist[site.node] = 0;
     touched.push_back(site.node);
-    tree[site.node] = {site.node, UINT32_MAX, 0};
+    parents[site.node] = {site.node, UINT32_MAX, 0};
     heap.push({0, site.node});
     while (!heap.empty()) {
       const auto [d, n] = heap.top();
@@ -153,7 +155,7 @@ void city_map::build_trees() {
         if (nd > limit || nd >= dist[a->node]) continue;
         if (std::isinf(dist[a->node])) touched.push_back(a->node);
         dist[a->node] = nd;
-        tree[a->node] = {n, a->edge, nd};
+        parents[a->node] = {n, a->edge, nd};
         heap.push({nd, a->node});
       }
     }
@@ -167,17 +169,43 @@ void city_map::build_trees() {
         site.customer_nodes.push_back(n);
     }
     std::sort(site.customer_nodes.begin(), site.customer_nodes.end());
+    warehouse_tree& dense = trees_[w];
+    int i1 = 0, j1 = 0;
+    dense.i0 = dense.j0 = INT32_MAX;
+    for (const std::uint32_t n : touched) {
+      const int i = static_cast<int>(n) % nx_, j = static_cast<int>(n) / nx_;
+      dense.i0 = std::min(dense.i0, i);
+      dense.j0 = std::min(dense.j0, j);
+      i1 = std::max(i1, i);
+      j1 = std::max(j1, j);
+    }
+    dense.width = i1 - dense.i0 + 1;
+    dense.height = j1 - dense.j0 + 1;
+    dense.entries.assign(static_cast<std::size_t>(dense.width * dense.height),
+                         tree_entry{UINT32_MAX, UINT32_MAX, 0});
+    for (const auto& [n, e] : parents) {
+      const int i = static_cast<int>(n) % nx_ - dense.i0, j = static_cast<int>(n) / nx_ - dense.j0;
+      dense.entries[static_cast<std::size_t>(j * dense.width + i)] = e;
+    }
     for (const std::uint32_t n : touched) dist[n] = INFINITY;
     touched.clear();
   }
 }
 
+const city_map::tree_entry& city_map::warehouse_tree::at(std::uint32_t node, int nx) const {
+  const int i = static_cast<int>(node) % nx - i0, j = static_cast<int>(node) / nx - j0;
+  assert(i >= 0 && i < width && j >= 0 && j < height);
+  const tree_entry& e = entries[static_cast<std::size_t>(j * width + i)];
+  assert(e.parent_node != UINT32_MAX);
+  return e;
+}
+
 void city_map::path_to_warehouse(std::size_t w, std::uint32_t node, street_path& out) const {
-  const auto& tree = trees_[w];
+  const auto& wtree = trees_[w];
   const std::uint32_t root = warehouses_[w].node;
   if (out.nodes.empty() || out.nodes.back() != node) out.nodes.push_back(node);
   while (node != root) {
-    const tree_entry& e = tree.at(node);
+    const tree_entry& e = wtree.at(node, nx_);
     out.edges.push_back(e.parent_edge);
     out.nodes.push_back(e.parent_node);
     node = e.parent_node;
@@ -185,16 +213,18 @@ void city_map::path_to_warehouse(std::size_t w, std::uint32_t node, street_path&
 }
 
 void city_map::path_from_warehouse(std::size_t w, std::uint32_t node, street_path& out) const {
-  street_path back;
-  path_to_warehouse(w, node, back);
-  const std::size_t first = (!out.nodes.empty() && out.nodes.back() == back.nodes.back()) ? 1 : 0;
-  out.nodes.insert(out.nodes.end(), back.nodes.rbegin() + static_cast<std::ptrdiff_t>(first),
-                   back.nodes.rend());
-  out.edges.insert(out.edges.end(), back.edges.rbegin(), back.edges.rend());
+  // Walk up the tree appending, then reverse the appended part in place.
+  const std::uint32_t root = warehouses_[w].node;
+  const bool joint = !out.nodes.empty() && out.nodes.back() == root;
+  const std::size_t node_base = out.nodes.size(), edge_base = out.edges.size();
+  path_to_warehouse(w, node, out);  // node ... root
+  if (joint) out.nodes.pop_back();  // `out` ends at the root already
+  std::reverse(out.nodes.begin() + static_cast<std::ptrdiff_t>(node_base), out.nodes.end());
+  std::reverse(out.edges.begin() + static_cast<std::ptrdiff_t>(edge_base), out.edges.end());
 }
 
 double city_map::distance_from_warehouse_m(std::size_t w, std::uint32_t node) const {
-  return trees_[w].at(node).dist_m;
+  return trees_[w].at(node, nx_).dist_m;
 }
 
 bool city_map::shortest_path(std::uint32_t from, std::uint32_t to, path_scratch& s,

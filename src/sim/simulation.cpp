@@ -39,7 +39,7 @@ struct queued {
   timestamp_ms time = 0;       // the event's time
   std::uint64_t event_no = 0;  // eventId is "E" + event_no
   geo_point point;             // a position's coordinates
-  std::uint32_t rider = 0;     // a position's rider index
+  rider_id rider;              // a position's rider (copied while its record is in cache)
   std::uint32_t full = UINT32_MAX;  // index into impl::full_events, or none (a position)
   item_tag tag = item_tag::normal;
 };
@@ -138,12 +138,16 @@ struct simulation::impl {
   std::vector<std::deque<std::pair<std::uint32_t, std::uint32_t>>> ready;  // (order, serial)
   std::vector<int> riders_per_warehouse;
 
-  std::vector<job> jobs;
-  std::vector<job> promises;  // promise checks: long-lived, kept apart so `jobs` stays small
+  // Jobs: a ring of one bucket per millisecond for the next kRingMs and a
+  // heap for later ones, as for the queue below; promise checks (one per
+  // order, 35+ minutes ahead) in a heap of their own.
+  std::vector<std::vector<job>> job_ring;
+  std::vector<job> jobs;      // due beyond the ring
+  std::vector<job> promises;
+  timestamp_ms clock_ms = 0;  // the millisecond being processed
   std::uint64_t job_seq = 0;
   std::uint64_t tick_cycle = 0;   // report cycle of the next rider tick
   std::uint32_t tick_rider = 0;   // rider of the next tick
-  std::vector<rider_id> rider_ids;  // dense copy for building positions at delivery
 
   std::vector<queued> items;  // queue payloads, reused through free_items
   std::vector<std::uint32_t> free_items;
@@ -162,15 +166,20 @@ struct simulation::impl {
   street_path tmp_path;
   double kx, ky;  // metres per degree at the centre
   double coordinate_scale = 0;  // 1 / coordinate_step_deg, rounded; 0: no rounding
+  double noise_lon = 0, noise_lat = 0;  // GPS noise sigma in degrees
 
   explicit impl(const sim_options& o)
       : opt(o), city(city_of(o)), rng(o.seed * 0x9E3779B97F4A7C15ull + 7), now(o.start) {
     const cheap_ruler ruler(opt.city.center.lat);
     kx = ruler.kx();
     ky = ruler.ky();
+    noise_lon = opt.gps_noise_m / kx;
+    noise_lat = opt.gps_noise_m / ky;
     if (opt.coordinate_step_deg > 0) coordinate_scale = std::round(1.0 / opt.coordinate_step_deg);
     const std::size_t w_count = city.warehouses().size();
     ring.resize(static_cast<std::size_t>(kRingMs));
+    job_ring.resize(static_cast<std::size_t>(kRingMs));
+    clock_ms = now;
     idle.resize(w_count);
     ready.resize(w_count);
     riders_per_warehouse.assign(w_count, 0);
@@ -178,7 +187,6 @@ struct simulation::impl {
     for (std::size_t i = 0; i < riders.size(); ++i) {
       rider_rec& r = riders[i];
       r.id = make_name('R', i);
-      rider_ids.push_back(r.id);
       r.warehouse = static_cast<std::uint32_t>(i % w_count);
       r.speed_mps = rng.uniform(4.2, 6.0);  // 15..22 km/h on an e-bike
       r.last_tick = opt.start;
@@ -308,7 +316,7 @@ struct simulation::impl {
         e.kind = event_kind::rider_position;
         e.id = make_name('E', q.event_no);
         e.time = q.time;
-        e.rider = rider_ids[q.rider];
+        e.rider = q.rider;
         e.position = q.point;
         e.has_position = true;
       } else {
@@ -349,8 +357,14 @@ struct simulation::impl {
 
   void schedule(job_kind kind, timestamp_ms at, std::uint32_t target, std::uint32_t serial,
                 std::uint8_t arg = 0) {
-    jobs.push_back({at, ++job_seq, kind, arg, target, serial});
-    std::push_heap(jobs.begin(), jobs.end(), job_later{});
+    assert(at > clock_ms);
+    const job j{at, ++job_seq, kind, arg, target, serial};
+    if (at - clock_ms < kRingMs) {
+      job_ring[static_cast<std::size_t>(at & (kRingMs - 1))].push_back(j);
+    } else {
+      jobs.push_back(j);
+      std::push_heap(jobs.begin(), jobs.end(), job_later{});
+    }
   }
 
   // Orders per hour at a warehouse: its riders' capacity times the time of day.
@@ -544,8 +558,8 @@ struct simulation::impl {
 
   geo_point noisy(geo_point p) {
     if (opt.gps_noise_m > 0) {
-      p.lon += rng.normal() * opt.gps_noise_m / kx;
-      p.lat += rng.normal() * opt.gps_noise_m / ky;
+      p.lon += rng.normal() * noise_lon;
+      p.lat += rng.normal() * noise_lat;
     }
     if (coordinate_scale > 0) {
       // Divide by the integer scale: the nearest double to the decimal, so
@@ -867,7 +881,7 @@ struct simulation::impl {
     q.time = t;
     q.event_no = ++event_seq;
     q.point = noisy(p);
-    q.rider = static_cast<std::uint32_t>(&r - riders.data());
+    q.rider = r.id;
     enqueue(slot, at);
     return slot;
   }
@@ -875,9 +889,9 @@ struct simulation::impl {
   timestamp_ms tick_time() const {
     const auto n = static_cast<timestamp_ms>(riders.size());
     if (n == 0) return kNever;
-    // Phases spread the riders evenly over the interval, all in (0, interval].
-    return opt.start + static_cast<timestamp_ms>(tick_cycle) * opt.report_interval_ms +
-           ((tick_rider + 1) * opt.report_interval_ms) / n;
+    // Phases spread the riders evenly over the interval, all in [1, interval].
+    return opt.start + static_cast<timestamp_ms>(tick_cycle) * opt.report_interval_ms + 1 +
+           (tick_rider * opt.report_interval_ms) / n;
   }
 
   void tick(std::uint32_t ri, timestamp_ms t) {
@@ -891,23 +905,28 @@ struct simulation::impl {
 
   void step(duration_ms dt, std::vector<sim_event>& out) {
     const timestamp_ms end = now + dt;
-    // Everything in time order; on a tie jobs, then promise checks, then ticks.
+    // Everything in time order, a millisecond at a time; within one: jobs
+    // (those from beyond the ring were scheduled first), promise checks,
+    // then rider reports. Nothing schedules into the millisecond it runs in.
     timestamp_ms tt = tick_time();
-    for (;;) {
-      const timestamp_ms jt = jobs.empty() ? kNever : jobs.front().at;
-      const timestamp_ms pt = promises.empty() ? kNever : promises.front().at;
-      if (std::min({tt, jt, pt}) > end) break;
-      if (jt <= pt && jt <= tt) {
+    for (timestamp_ms ms = now + 1; ms <= end; ++ms) {
+      clock_ms = ms;
+      while (!jobs.empty() && jobs.front().at <= ms) {
         std::pop_heap(jobs.begin(), jobs.end(), job_later{});
         const job j = jobs.back();
         jobs.pop_back();
         run(j);
-      } else if (pt <= tt) {
+      }
+      auto& bucket = job_ring[static_cast<std::size_t>(ms & (kRingMs - 1))];
+      for (std::size_t k = 0; k < bucket.size(); ++k) run(job(bucket[k]));
+      bucket.clear();
+      while (!promises.empty() && promises.front().at <= ms) {
         std::pop_heap(promises.begin(), promises.end(), job_later{});
         const job j = promises.back();
         promises.pop_back();
         run(j);
-      } else {
+      }
+      while (tt <= ms) {
         tick(tick_rider, tt);
         if (++tick_rider == riders.size()) {
           tick_rider = 0;

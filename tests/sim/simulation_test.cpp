@@ -238,7 +238,7 @@ TEST(Simulation, DroppedAndSilentReportsAreExactlyTheMissingOnes) {
   for (int i = 0; i < o.riders; ++i) {
     std::set<timestamp_ms> times;
     for (const auto& f : oracle.fixes[sim.rider_name(static_cast<std::size_t>(i))]) times.insert(f.time);
-    const timestamp_ms phase = ((i + 1) * o.report_interval_ms) / o.riders;
+    const timestamp_ms phase = 1 + (i * o.report_interval_ms) / o.riders;
     for (timestamp_ms t = o.start + phase; t <= cut; t += o.report_interval_ms) missing += !times.count(t);
   }
   EXPECT_EQ(missing, at_cut.dropped_fixes + at_cut.silent_fixes);

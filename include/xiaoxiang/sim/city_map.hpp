@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "xiaoxiang/core/geo_point.hpp"
@@ -127,8 +126,15 @@ class city_map {
   std::vector<std::uint32_t> arc_start_;  // CSR: arcs of node i are arcs_[arc_start_[i] .. arc_start_[i+1])
   std::vector<arc> arcs_;
   std::vector<warehouse_site> warehouses_;
-  // Per warehouse: its shortest-path tree, node -> parent.
-  std::vector<std::unordered_map<std::uint32_t, tree_entry>> trees_;
+  // Per warehouse: its shortest-path tree, node -> parent, stored densely
+  // over the grid window it spans (a hash map costs a cache miss per step).
+  struct warehouse_tree {
+    int i0 = 0, j0 = 0, width = 0, height = 0;  // grid window
+    std::vector<tree_entry> entries;            // parent_node UINT32_MAX: not in the tree
+    const tree_entry& at(std::uint32_t node, int nx) const;
+  };
+  std::vector<warehouse_tree> trees_;
+  int nx_ = 0;  // grid columns: node = j * nx_ + i
   double kx_ = 0, ky_ = 0;  // metres per degree of longitude / latitude at the centre
 };
 
