@@ -226,7 +226,7 @@ void BM_GeoPolylineProjectHinted(benchmark::State& state) {
 BENCHMARK(BM_GeoPolylineProjectHinted)->Arg(200);
 
 void BM_GeoCover(benchmark::State& state) {
-  // Cells of 30 bits (about 1.2 km x 0.6 km here) covering a 3 km circle.
+  // Cells of 30 bits (about 0.94 km x 0.61 km here) covering a 3 km circle.
   std::vector<geohash_int> out;
   out.reserve(1024);
   const auto& points = beijing_points();

@@ -29,7 +29,7 @@ int main() {
     std::cout << " " << int_to_geohash(n).view();
   std::cout << "\n";
 
-  // Which 30-bit cells (~0.6 x 1.2 km here) can hold a rider within 3 km?
+  // Which 30-bit cells (~0.94 km x 0.61 km here) can hold a rider within 3 km?
   std::vector<geohash_int> cells;
   const auto count = cover(warehouse, 3000.0, 30, cells);
   std::cout << "cells covering 3 km around the warehouse: " << *count << "\n";

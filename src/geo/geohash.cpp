@@ -198,10 +198,12 @@ inline double central_angle(double lat1, double lon1, double lat2, double lon2) 
 }
 
 // Smallest central angle (radians) from point (lat, lon) to a lon/lat box,
-// all in radians; 0 inside. Exact on the sphere: the nearest point is either
-// straight north/south on the point's meridian, or on one of the box's two
-// meridian edges (a great-circle arc, whose nearest point is the clamped
-// foot of the perpendicular or an end).
+// all in radians; 0 inside. Exact on the sphere: for any fixed latitude the
+// distance grows with the longitude difference, so the nearest point is
+// either straight north / south on the point's own meridian (when that
+// crosses the box) or on the box's meridian edge nearer in longitude, a
+// great-circle arc whose nearest point is the clamped foot of the
+// perpendicular (or an end, when the edge lies more than 90 degrees away).
 double angle_to_box(double lat, double lon, double min_lon, double min_lat, double max_lon,
                     double max_lat) noexcept {
   constexpr double kTwoPi = 2.0 * std::numbers::pi;
@@ -212,18 +214,16 @@ double angle_to_box(double lat, double lon, double min_lon, double min_lat, doub
     if (lat > max_lat) return lat - max_lat;
     return 0.0;
   }
-  double best = std::numbers::pi;
-  for (const double edge : {min_lon, max_lon}) {
-    const double dlon = lon - edge;
-    const double c = std::cos(dlon);
-    if (c > 0) {
-      const double foot = std::clamp(std::atan2(std::sin(lat), std::cos(lat) * c), min_lat, max_lat);
-      best = std::min(best, central_angle(lat, lon, foot, edge));
-    }
-    best = std::min(best, central_angle(lat, lon, min_lat, edge));
-    best = std::min(best, central_angle(lat, lon, max_lat, edge));
+  const double to_min = std::remainder(lon - min_lon, kTwoPi);
+  const double to_max = std::remainder(lon - max_lon, kTwoPi);
+  const bool west = std::abs(to_min) <= std::abs(to_max);
+  const double edge = west ? min_lon : max_lon;
+  const double c = std::cos(west ? to_min : to_max);
+  if (c > 0) {
+    const double foot = std::clamp(std::atan2(std::sin(lat), std::cos(lat) * c), min_lat, max_lat);
+    return central_angle(lat, lon, foot, edge);
   }
-  return best;
+  return std::min(central_angle(lat, lon, min_lat, edge), central_angle(lat, lon, max_lat, edge));
 }
 
 }  // namespace

@@ -119,13 +119,13 @@ double ruler_worst_error(double ruler_lat, double lat_offset, double max_m, std:
   return worst;
 }
 
-TEST(Distance, CheapRulerWithinATenthOfAPercentUpTo50Km) {
-  // The documented bound: 0.1% up to 50 km, |lat| <= 70, points within one
-  // degree of latitude of the ruler's.
+TEST(Distance, CheapRulerWithinAHalfTenthOfAPercentUpTo50Km) {
+  // The documented bound: 0.05% up to 50 km, |lat| <= 80, points within one
+  // degree of latitude of the ruler's (the issue asks 0.1% to 60 degrees).
   std::mt19937_64 rng(4);
-  for (double lat = -70.0; lat <= 70.0; lat += 5.0) {
+  for (double lat = -80.0; lat <= 80.0; lat += 5.0) {
     const double worst = ruler_worst_error(lat, 1.0, 50'000.0, rng);
-    EXPECT_LT(worst, 0.001) << "lat " << lat;
+    EXPECT_LT(worst, 0.0005) << "lat " << lat;
   }
   // A city: Beijing, one ruler for the whole 6th ring road area.
   const cheap_ruler beijing(39.95);
