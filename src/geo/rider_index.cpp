@@ -16,16 +16,23 @@ namespace xiaoxiang {
 // column of a point is floor(offset / (45 * 2^(26 - lon_bits))), exact and
 // about ten times cheaper than the floating-point encoder. The tests check it
 // against point_to_geohash_int, borders, poles and antimeridian included.
-struct rider_index::entry {
-  std::int32_t lon;    // fixed point, 2^-23 degree
-  std::int32_t lat;    // fixed point, 2^-23 degree
-  std::uint32_t slot;  // the rider's slot
+// A cell keeps its riders in one block: capacity fixed-point positions, then
+// capacity ids. Queries scan the dense positions and copy ids only for the
+// riders they return, from the same block: no pointer chasing per rider.
+struct rider_index::fixed_point {
+  std::int32_t lon;  // 2^-23 degree
+  std::int32_t lat;  // 2^-23 degree
 };
 
 struct rider_index::cell {
-  std::unique_ptr<entry[]> data;
+  std::unique_ptr<std::byte[]> data;
   std::uint32_t size = 0;
   std::uint32_t capacity = 0;
+
+  fixed_point* points() const noexcept { return reinterpret_cast<fixed_point*>(data.get()); }
+  rider_id* ids() const noexcept {
+    return reinterpret_cast<rider_id*>(data.get() + std::size_t{capacity} * sizeof(fixed_point));
+  }
 };
 
 struct rider_index::tile {
@@ -34,24 +41,18 @@ struct rider_index::tile {
   std::uint32_t ty = 0;                           // row of the tile, cy >> 4
 };
 
-// 40 bytes: the id (33) then the rider's place in its cell in the 3 bytes
-// the id's alignment would waste (hence at most 2^24 - 1 riders).
-struct rider_index::slot {
-  rider_id id;                  // empty for a free slot
-  std::uint8_t pos_bytes[3]{};  // index of the rider's entry in its cell
-  std::uint32_t cell = 0;       // global cell number (tile << 8 | local); next free slot when free
-
-  std::uint32_t pos() const noexcept {
-    return static_cast<std::uint32_t>(pos_bytes[0]) | static_cast<std::uint32_t>(pos_bytes[1]) << 8 |
-           static_cast<std::uint32_t>(pos_bytes[2]) << 16;
-  }
-  void set_pos(std::uint32_t p) noexcept {
-    pos_bytes[0] = static_cast<std::uint8_t>(p);
-    pos_bytes[1] = static_cast<std::uint8_t>(p >> 8);
-    pos_bytes[2] = static_cast<std::uint8_t>(p >> 16);
-  }
+// Where a rider is: its bucket in the table, its cell and index there.
+struct rider_index::found {
+  std::size_t bucket;
+  std::uint32_t cell;
+  std::uint32_t pos;
 };
-static_assert(sizeof(rider_id) == 33, "the slot layout assumes a 33-byte id");
+
+// A rider a nearest query holds on to: its distance and where its id is.
+struct rider_index::candidate {
+  double distance_m;
+  const rider_id* rider;
+};
 
 // The candidate cells of a query and the bounds that make pruning safe.
 struct rider_index::query_box {
@@ -65,6 +66,16 @@ struct rider_index::query_box {
 namespace {
 
 constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+constexpr std::size_t kNotFound = ~std::size_t{0};
+
+std::uint64_t make_bucket(std::uint32_t global, std::uint32_t pos, std::uint64_t h) noexcept {
+  return (std::uint64_t{global} << 32) | (std::uint64_t{pos} << 8) | (h >> 56);
+}
+std::uint32_t bucket_cell(std::uint64_t b) noexcept { return static_cast<std::uint32_t>(b >> 32); }
+std::uint32_t bucket_pos(std::uint64_t b) noexcept {
+  return static_cast<std::uint32_t>(b >> 8) & 0xFFFFFFu;
+}
 constexpr std::int64_t kHalfTurn = std::int64_t{180} << 23;  // 180 degrees in fixed point
 constexpr std::int64_t kQuarterTurn = std::int64_t{90} << 23;
 // Relative and absolute slack added to every bound so that rounding can only
@@ -160,9 +171,6 @@ double lon_gap(double lon, double west, double east) noexcept {
   return std::max({0.0, west - lon, lon - east});
 }
 
-bool ranks_before(const nearby_rider& a, const nearby_rider& b) noexcept {
-  return a.distance_m < b.distance_m || (a.distance_m == b.distance_m && a.rider < b.rider);
-}
 
 }  // namespace
 
@@ -178,13 +186,6 @@ rider_index::~rider_index() = default;
 rider_index::rider_index(rider_index&&) noexcept = default;
 rider_index& rider_index::operator=(rider_index&&) noexcept = default;
 
-rider_index::slot& rider_index::slot_at(std::uint32_t s) noexcept {
-  return slot_blocks_[s >> kSlotBlockShift][s & (kSlotBlockSize - 1)];
-}
-const rider_index::slot& rider_index::slot_at(std::uint32_t s) const noexcept {
-  return slot_blocks_[s >> kSlotBlockShift][s & (kSlotBlockSize - 1)];
-}
-
 rider_index::cell& rider_index::cell_at(std::uint32_t global) noexcept {
   return tiles_[global >> 8]->cells[global & 0xFF];
 }
@@ -192,55 +193,55 @@ const rider_index::cell& rider_index::cell_at(std::uint32_t global) const noexce
   return tiles_[global >> 8]->cells[global & 0xFF];
 }
 
-// ---- rider id -> slot -------------------------------------------------------
+void rider_index::prefetch_cell(const cell& c) noexcept {
+  const std::byte* data = c.data.get();
+  __builtin_prefetch(data);
+  const std::byte* ids = data + std::size_t{c.capacity} * sizeof(fixed_point);
+  const std::byte* end = ids + std::size_t{c.size} * sizeof(rider_id);
+  for (const std::byte* line = ids; line < end && line < ids + 4 * 64; line += 64)
+    __builtin_prefetch(line);
+}
 
-std::uint32_t rider_index::find_slot(const rider_id& rider, std::uint64_t h) const noexcept {
-  if (table_.empty()) return kNone;
+// ---- rider id -> (cell, index) ------------------------------------------------
+
+rider_index::found rider_index::find(const rider_id& rider, std::uint64_t h) const noexcept {
+  if (table_.empty()) return {kNotFound, 0, 0};
   const std::size_t mask = table_.size() - 1;
-  const auto tag = static_cast<std::uint32_t>(h >> 56);
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint32_t b = table_[i];
-    if (b == 0) return kNone;
-    if ((b & 0xFF) == tag) {
-      const std::uint32_t s = (b >> 8) - 1;
-      if (slot_at(s).id == rider) return s;
+    const std::uint64_t b = table_[i];
+    if (b == kEmpty) return {kNotFound, 0, 0};
+    if ((b & 0xFF) == (h >> 56)) {
+      const cell& c = cell_at(bucket_cell(b));
+      if (c.ids()[bucket_pos(b)] == rider) return {i, bucket_cell(b), bucket_pos(b)};
     }
   }
 }
 
-void rider_index::table_grow() {
-  std::vector<std::uint32_t> old(std::max<std::size_t>(16, table_.size() * 2), 0);
+void rider_index::table_reserve(std::size_t riders) {
+  if (riders * 5 <= table_.size() * 4) return;  // load <= 0.8
+  std::vector<std::uint64_t> old(std::max<std::size_t>(16, table_.size() * 2), kEmpty);
   old.swap(table_);
-  const std::size_t mask = table_.size() - 1;
-  for (const std::uint32_t b : old) {
-    if (b == 0) continue;
-    const std::uint64_t h = hash_id(slot_at((b >> 8) - 1).id);
-    std::size_t i = h & mask;
-    while (table_[i] != 0) i = (i + 1) & mask;
-    table_[i] = b;
-  }
+  for (const std::uint64_t b : old)
+    if (b != kEmpty) table_insert(b, hash_id(cell_at(bucket_cell(b)).ids()[bucket_pos(b)]));
 }
 
-void rider_index::table_insert(std::uint32_t s, std::uint64_t h) {
-  // Requires: capacity reserved (load stays <= 0.8).
+void rider_index::table_insert(std::uint64_t bucket, std::uint64_t h) noexcept {
   const std::size_t mask = table_.size() - 1;
   std::size_t i = h & mask;
-  while (table_[i] != 0) i = (i + 1) & mask;
-  table_[i] = ((s + 1) << 8) | static_cast<std::uint32_t>(h >> 56);
+  while (table_[i] != kEmpty) i = (i + 1) & mask;
+  table_[i] = bucket;
 }
 
-void rider_index::table_erase(std::uint32_t s, std::uint64_t h) noexcept {
-  const std::size_t mask = table_.size() - 1;
-  std::size_t i = h & mask;
-  while ((table_[i] >> 8) != s + 1) i = (i + 1) & mask;
+void rider_index::table_erase(std::size_t i) noexcept {
   // Backward-shift deletion keeps probe chains unbroken without tombstones.
+  const std::size_t mask = table_.size() - 1;
   std::size_t j = i;
   for (;;) {
     j = (j + 1) & mask;
-    const std::uint32_t b = table_[j];
-    if (b == 0) break;
-    const std::size_t home = hash_id(slot_at((b >> 8) - 1).id) & mask;
-    // The entry at j may move to the hole at i unless its home lies
+    const std::uint64_t b = table_[j];
+    if (b == kEmpty) break;
+    const std::size_t home = hash_id(cell_at(bucket_cell(b)).ids()[bucket_pos(b)]) & mask;
+    // The bucket at j may fill the hole at i unless its home lies
     // cyclically in (i, j].
     const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
     if (!stays) {
@@ -248,18 +249,21 @@ void rider_index::table_erase(std::uint32_t s, std::uint64_t h) noexcept {
       i = j;
     }
   }
-  table_[i] = 0;
+  table_[i] = kEmpty;
 }
 
-std::uint32_t rider_index::allocate_slot() {
-  if (free_slot_ != kNone) {
-    const std::uint32_t s = free_slot_;
-    free_slot_ = slot_at(s).cell;
-    return s;
+// The rider now sits at (cell, pos): point its bucket there.
+void rider_index::table_repoint(const rider_id& rider, std::uint32_t global,
+                                std::uint32_t pos) noexcept {
+  const std::uint64_t h = hash_id(rider);
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const std::uint64_t b = table_[i];
+    if ((b & 0xFF) == (h >> 56) && cell_at(bucket_cell(b)).ids()[bucket_pos(b)] == rider) {
+      table_[i] = make_bucket(global, pos, h);
+      return;
+    }
   }
-  if ((slot_count_ >> kSlotBlockShift) == slot_blocks_.size())
-    slot_blocks_.push_back(std::make_unique<slot[]>(kSlotBlockSize));
-  return slot_count_++;
 }
 
 // ---- tiles and cells ------------------------------------------------------
@@ -306,41 +310,91 @@ std::uint32_t rider_index::find_or_add_tile(std::uint32_t tx, std::uint32_t ty) 
   return t;
 }
 
-// Grows a cell's array by half (not double): cells hold a handful of riders,
-// and the slack is what dominates the bytes per rider after the id.
+// Grows a cell's block by a quarter (not double): cells hold a handful of
+// riders, and their slack is what dominates the bytes per rider.
 void rider_index::cell_reserve(std::uint32_t global) {
   cell& c = cell_at(global);
   if (c.size < c.capacity) return;
-  const std::uint32_t capacity = c.capacity < 2 ? 2 : c.capacity + (c.capacity + 1) / 2;
-  auto data = std::make_unique_for_overwrite<entry[]>(capacity);
-  if (c.size != 0) std::memcpy(data.get(), c.data.get(), c.size * sizeof(entry));
+  const std::uint32_t capacity = c.capacity < 4 ? c.capacity + 2 : c.capacity + c.capacity / 4;
+  constexpr std::size_t kPerRider = sizeof(fixed_point) + sizeof(rider_id);
+  auto data = std::make_unique_for_overwrite<std::byte[]>(std::size_t{capacity} * kPerRider);
+  if (c.size != 0) {
+    std::memcpy(data.get(), c.data.get(), c.size * sizeof(fixed_point));
+    std::memcpy(data.get() + std::size_t{capacity} * sizeof(fixed_point), c.ids(),
+                c.size * sizeof(rider_id));
+  }
   c.data = std::move(data);
   c.capacity = capacity;
 }
 
-void rider_index::cell_push(std::uint32_t global, std::int32_t lon, std::int32_t lat,
-                            std::uint32_t s) {
+// Requires: cell_reserve(global) since the cell last grew.
+std::uint32_t rider_index::cell_push(std::uint32_t global, const rider_id& rider, std::int32_t lon,
+                                     std::int32_t lat) noexcept {
   cell& c = cell_at(global);
   assert(c.size < c.capacity);
-  c.data[c.size] = entry{lon, lat, s};
-  slot& sl = slot_at(s);
-  sl.set_pos(c.size);
-  sl.cell = global;
-  ++c.size;
+  c.points()[c.size] = {lon, lat};
+  std::memcpy(static_cast<void*>(c.ids() + c.size), &rider, sizeof(rider_id));
+  return c.size++;
 }
 
+// Removes the rider at pos by moving the last one into its place (and
+// repointing that one's bucket).
 void rider_index::cell_erase(std::uint32_t global, std::uint32_t pos) noexcept {
   cell& c = cell_at(global);
   --c.size;
-  if (pos != c.size) {
-    c.data[pos] = c.data[c.size];
-    slot_at(c.data[pos].slot).set_pos(pos);
-  }
+  if (pos == c.size) return;
+  c.points()[pos] = c.points()[c.size];
+  std::memcpy(static_cast<void*>(c.ids() + pos), c.ids() + c.size, sizeof(rider_id));
+  table_repoint(c.ids()[pos], global, pos);
 }
 
 // ---- updates ----------------------------------------------------------------
 
 status_result rider_index::update(const rider_id& rider, geo_point p) {
+  return update_hashed(rider, p, hash_id(rider));
+}
+
+std::size_t rider_index::update_many(std::span<const rider_update> batch) {
+  // A three-stage pipeline: report j asks for its table bucket and cell
+  // record, report j - 4 for its cell's block, report j - 8 is applied.
+  constexpr std::size_t kAhead = 8;
+  std::array<std::uint64_t, kAhead> hashes{};
+  std::size_t applied = 0;
+  for (std::size_t j = 0; j < batch.size() + kAhead; ++j) {
+    // Apply first: report j's hash takes the place of report j - 8's.
+    if (j >= kAhead) {
+      const rider_update& u = batch[j - kAhead];
+      applied += update_hashed(u.rider, u.position, hashes[(j - kAhead) % kAhead]).ok();
+    }
+    if (j >= kAhead / 2 && j - kAhead / 2 < batch.size())
+      prefetch_update(batch[j - kAhead / 2], hashes[(j - kAhead / 2) % kAhead], true);
+    if (j < batch.size()) {
+      hashes[j % kAhead] = hash_id(batch[j].rider);
+      prefetch_update(batch[j], hashes[j % kAhead], false);
+    }
+  }
+  return applied;
+}
+
+void rider_index::prefetch_update(const rider_update& u, std::uint64_t h,
+                                  bool block) const noexcept {
+  if (table_.empty() || !is_valid_point(u.position)) return;
+  const std::int32_t lon = to_fixed(u.position.lon);
+  const std::int32_t lat = to_fixed(u.position.lat);
+  const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
+  const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
+  const std::uint32_t t = find_tile(cx >> kTileShift, cy >> kTileShift);
+  if (t == kNone) return;
+  const cell& c = tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1))];
+  if (block) {
+    prefetch_cell(c);
+  } else {
+    __builtin_prefetch(&table_[h & (table_.size() - 1)]);
+    __builtin_prefetch(&c);
+  }
+}
+
+status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std::uint64_t h) {
   if (rider.empty()) return {errc::empty_id, "riderId"};
   if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
   const std::int32_t lon = to_fixed(p.lon);
@@ -348,83 +402,71 @@ status_result rider_index::update(const rider_id& rider, geo_point p) {
   const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
   const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
   const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
-  const std::uint64_t h = hash_id(rider);
-  const std::uint32_t s = find_slot(rider, h);
-  if (s != kNone) {
-    slot& sl = slot_at(s);
-    const std::uint32_t old = sl.cell;
-    tile& t = *tiles_[old >> 8];
-    if ((old & 0xFF) == local && t.tx == cx >> kTileShift && t.ty == cy >> kTileShift) {
+  // A rider reporting every 15 s is most likely still in the cell of its new
+  // position: fetch that cell's block while the table is probed, so the two
+  // cache misses of a move overlap instead of following each other.
+  std::uint32_t t_new = find_tile(cx >> kTileShift, cy >> kTileShift);
+  if (t_new != kNone) prefetch_cell(tiles_[t_new]->cells[local]);
+  const found f = find(rider, h);
+  if (f.bucket != kNotFound) {
+    if (f.cell == ((t_new << 8) | local) && t_new != kNone) {
       // The common move of a few tens of metres: same cell, rewrite in place.
-      entry& e = t.cells[local].data[sl.pos()];
-      e.lon = lon;
-      e.lat = lat;
+      tiles_[t_new]->cells[local].points()[f.pos] = {lon, lat};
       return {};
     }
     // Everything that may allocate happens before the index changes.
-    const std::uint32_t global = (find_or_add_tile(cx >> kTileShift, cy >> kTileShift) << 8) | local;
+    if (t_new == kNone) t_new = find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
+    const std::uint32_t global = (t_new << 8) | local;
     cell_reserve(global);
-    cell_erase(old, sl.pos());
-    cell_push(global, lon, lat, s);
+    const std::uint32_t pos = cell_push(global, rider, lon, lat);
+    table_[f.bucket] = make_bucket(global, pos, h);
+    cell_erase(f.cell, f.pos);
     return {};
   }
   if (size_ >= rider_index_max_size)
     throw std::length_error("rider_index: more than 2^24 - 1 riders");
   const std::uint32_t global = (find_or_add_tile(cx >> kTileShift, cy >> kTileShift) << 8) | local;
   cell_reserve(global);
-  if ((size_ + 1) * 5 > table_.size() * 4) table_grow();  // load <= 0.8
-  const std::uint32_t fresh = allocate_slot();
-  slot_at(fresh).id = rider;
-  table_insert(fresh, h);
-  cell_push(global, lon, lat, fresh);
+  table_reserve(size_ + 1);
+  const std::uint32_t pos = cell_push(global, rider, lon, lat);
+  table_insert(make_bucket(global, pos, h), h);
   ++size_;
   return {};
 }
 
 status_result rider_index::remove(const rider_id& rider) {
-  const std::uint64_t h = hash_id(rider);
-  const std::uint32_t s = find_slot(rider, h);
-  if (s == kNone) return {errc::unknown_rider, "riderId"};
-  slot& sl = slot_at(s);
-  cell_erase(sl.cell, sl.pos());
-  table_erase(s, h);
-  sl.id = rider_id{};
-  sl.cell = free_slot_;
-  free_slot_ = s;
+  const found f = find(rider, hash_id(rider));
+  if (f.bucket == kNotFound) return {errc::unknown_rider, "riderId"};
+  table_erase(f.bucket);
+  cell_erase(f.cell, f.pos);
   --size_;
   return {};
 }
 
 result<geo_point> rider_index::position(const rider_id& rider) const {
-  const std::uint32_t s = find_slot(rider, hash_id(rider));
-  if (s == kNone) return {errc::unknown_rider, "riderId"};
-  const slot& sl = slot_at(s);
-  const entry& e = cell_at(sl.cell).data[sl.pos()];
-  return geo_point{from_fixed(e.lon), from_fixed(e.lat)};
+  const found f = find(rider, hash_id(rider));
+  if (f.bucket == kNotFound) return {errc::unknown_rider, "riderId"};
+  const fixed_point& q = cell_at(f.cell).points()[f.pos];
+  return geo_point{from_fixed(q.lon), from_fixed(q.lat)};
 }
 
 bool rider_index::contains(const rider_id& rider) const noexcept {
-  return find_slot(rider, hash_id(rider)) != kNone;
+  return find(rider, hash_id(rider)).bucket != kNotFound;
 }
 
 void rider_index::clear() noexcept {
   for (auto& t : tiles_)
     for (cell& c : t->cells) c.size = 0;
-  std::fill(table_.begin(), table_.end(), 0u);
-  for (std::uint32_t s = 0; s < slot_count_; ++s) slot_at(s).id = rider_id{};
-  slot_count_ = 0;
-  free_slot_ = kNone;
+  std::fill(table_.begin(), table_.end(), kEmpty);
   size_ = 0;
 }
 
 std::size_t rider_index::memory_bytes() const noexcept {
   std::size_t bytes = sizeof(*this);
-  bytes += slot_blocks_.capacity() * sizeof(slot_blocks_[0]);
-  bytes += slot_blocks_.size() * kSlotBlockSize * sizeof(slot);
   bytes += table_.capacity() * sizeof(table_[0]);
   bytes += tiles_.capacity() * sizeof(tiles_[0]) + tiles_.size() * sizeof(tile);
   for (const auto& t : tiles_)
-    for (const cell& c : t->cells) bytes += c.capacity * sizeof(entry);
+    for (const cell& c : t->cells) bytes += c.capacity * (sizeof(fixed_point) + sizeof(rider_id));
   bytes += tile_keys_.capacity() * sizeof(tile_keys_[0]);
   bytes += tile_values_.capacity() * sizeof(tile_values_[0]);
   return bytes;
@@ -518,11 +560,20 @@ void rider_index::visit_box(const query_box& box, F&& fn) const {
       const std::int64_t x0 = std::max(box.cx_lo, txu * kSide);
       const std::int64_t x1 = std::min(box.cx_hi, txu * kSide + kSide - 1);
       for (std::int64_t y = y0; y <= y1; ++y) {
+        // Each cell is its own block somewhere on the heap: ask for the whole
+        // row segment's blocks at once, so their cache misses overlap.
+        std::array<const cell*, kTileSide> row_cells;
+        std::array<std::int64_t, kTileSide> row_x;
+        std::size_t n = 0;
         for (std::int64_t x = x0; x <= x1; ++x) {
           const cell& c = tl.cells[static_cast<std::size_t>(((y & (kSide - 1)) << kTileShift) |
                                                             (x & (kSide - 1)))];
-          if (c.size != 0) fn(c, x, y);
+          if (c.size == 0) continue;
+          prefetch_cell(c);
+          row_cells[n] = &c;
+          row_x[n++] = x;
         }
+        for (std::size_t i = 0; i < n; ++i) fn(*row_cells[i], row_x[i], y);
       }
     }
   }
@@ -560,14 +611,62 @@ status_result rider_index::within(geo_point center, double radius_m,
                          box.ky};
   visit_box(box, [&](const cell& c, std::int64_t cx, std::int64_t cy) {
     if (bound(cx, cy) > radius_m) return;
+    const fixed_point* points = c.points();
     for (std::uint32_t i = 0; i < c.size; ++i) {
-      const entry& e = c.data[i];
-      const double d = ruler.distance_m(center, {from_fixed(e.lon), from_fixed(e.lat)});
-      if (d <= radius_m) out.push_back({slot_at(e.slot).id, d});
+      const double d =
+          ruler.distance_m(center, {from_fixed(points[i].lon), from_fixed(points[i].lat)});
+      if (d <= radius_m) out.push_back({c.ids()[i], d});
     }
   });
   return {};
 }
+
+namespace {
+
+// The best k candidates so far as a max-heap: the worst on top. Ties in
+// distance go to the smaller rider id.
+template <class Candidate>
+struct worse_last {
+  bool operator()(const Candidate& a, const Candidate& b) const noexcept {
+    return a.distance_m < b.distance_m || (a.distance_m == b.distance_m && *a.rider < *b.rider);
+  }
+};
+
+template <class Candidate, class Storage>
+class best_k {
+ public:
+  best_k(Storage& items, std::size_t k) : items_(items), k_(k) {}
+  bool full() const noexcept { return n_ == k_; }
+  double worst() const noexcept { return items_[0].distance_m; }
+  void offer(double d, const rider_id* rider) noexcept {
+    if (n_ < k_) {
+      items_[n_++] = {d, rider};
+      std::push_heap(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n_), worse_last<Candidate>{});
+      return;
+    }
+    if (d > items_[0].distance_m || (d == items_[0].distance_m && !(*rider < *items_[0].rider)))
+      return;
+    const auto end = items_.begin() + static_cast<std::ptrdiff_t>(n_);
+    std::pop_heap(items_.begin(), end, worse_last<Candidate>{});
+    items_[n_ - 1] = {d, rider};
+    std::push_heap(items_.begin(), end, worse_last<Candidate>{});
+  }
+  // Sorts nearest first and returns how many there are.
+  std::size_t finish() noexcept {
+    std::sort_heap(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n_), worse_last<Candidate>{});
+    return n_;
+  }
+
+ private:
+  Storage& items_;
+  std::size_t k_;
+  std::size_t n_ = 0;
+};
+
+// Up to this k the candidates live on the stack: no allocation.
+constexpr std::size_t kStackK = 64;
+
+}  // namespace
 
 status_result rider_index::nearby(geo_point center, double radius_m, std::size_t k,
                                   std::vector<nearby_rider>& out) const {
@@ -575,109 +674,130 @@ status_result rider_index::nearby(geo_point center, double radius_m, std::size_t
   if (k == 0) return {errc::invalid_k, "k"};
   out.clear();
   if (size_ == 0) return {};
+  k = std::min(k, size_);
+  // Candidates point at ids inside the cells; ids are copied out only for the
+  // k winners, so a candidate that is later beaten costs no id copy.
+  auto emit = [&](auto& items, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back({*items[i].rider, items[i].distance_m});
+  };
+  if (k <= kStackK) {
+    std::array<candidate, kStackK> items;
+    best_k<candidate, std::array<candidate, kStackK>> heap(items, k);
+    search_nearest(center, radius_m, heap);
+    emit(items, heap.finish());
+  } else {
+    std::vector<candidate> items(k);
+    best_k<candidate, std::vector<candidate>> heap(items, k);
+    search_nearest(center, radius_m, heap);
+    emit(items, heap.finish());
+  }
+  return {};
+}
+
+template <class Heap>
+void rider_index::search_nearest(geo_point center, double radius_m, Heap& heap) const {
   const cheap_ruler ruler(center.lat);
   const query_box box = make_box(center, radius_m, ruler);
   const double w = 360.0 / static_cast<double>(std::int64_t{1} << lon_bits_);
   const double h = 180.0 / static_cast<double>(std::int64_t{1} << lat_bits_);
   const cell_bound bound{center, w, h, box.kx_min, box.ky};
 
-  // out is a max-heap of the best k so far under ranks_before.
-  auto limit = [&] { return out.size() < k ? radius_m : out.front().distance_m; };
+  auto limit = [&] { return heap.full() ? heap.worst() : radius_m; };
   auto consider = [&](const cell& c, std::int64_t cx, std::int64_t cy) {
     if (bound(cx, cy) > limit()) return;
+    const fixed_point* points = c.points();
     for (std::uint32_t i = 0; i < c.size; ++i) {
-      const entry& e = c.data[i];
-      const double d = ruler.distance_m(center, {from_fixed(e.lon), from_fixed(e.lat)});
-      if (d > radius_m) continue;
-      if (out.size() < k) {
-        out.push_back({slot_at(e.slot).id, d});
-        std::push_heap(out.begin(), out.end(), ranks_before);
-        continue;
-      }
-      const nearby_rider& worst = out.front();
-      if (d > worst.distance_m) continue;
-      const rider_id& id = slot_at(e.slot).id;
-      if (d == worst.distance_m && !(id < worst.rider)) continue;
-      std::pop_heap(out.begin(), out.end(), ranks_before);
-      out.back() = {id, d};
-      std::push_heap(out.begin(), out.end(), ranks_before);
+      const double d =
+          ruler.distance_m(center, {from_fixed(points[i].lon), from_fixed(points[i].lat)});
+      if (d <= radius_m) heap.offer(d, c.ids() + i);
     }
   };
 
   if (box.all_lon) {
     visit_box(box, consider);
-  } else {
-    // Rings of cells around the centre's cell, nearest first, until the next
-    // ring cannot hold anything better than the k-th found so far. A ring
-    // budget of the number of existing cells bounds the work when the
-    // riders are sparse; the rest of the box is then walked tile by tile.
-    const std::int64_t ncols = std::int64_t{1} << lon_bits_;
-    const auto ccx = static_cast<std::int64_t>(std::floor((center.lon + 180.0) / w));
-    const auto ccy = std::clamp<std::int64_t>(
-        static_cast<std::int64_t>(std::floor((center.lat + 90.0) / h)), box.cy_lo, box.cy_hi);
-    const double budget = static_cast<double>(tiles_.size()) * kTileSide * kTileSide;
-    std::uint32_t cached_key_x = kNone, cached_key_y = kNone, cached_tile = kNone;
-    auto visit = [&](std::int64_t x, std::int64_t y) {
-      const auto xw = static_cast<std::uint32_t>(x & (ncols - 1));
-      const auto tx = xw >> kTileShift;
-      const auto ty = static_cast<std::uint32_t>(y) >> kTileShift;
-      if (tx != cached_key_x || ty != cached_key_y) {
-        cached_key_x = tx;
-        cached_key_y = ty;
-        cached_tile = find_tile(tx, ty);
-      }
-      if (cached_tile == kNone) return;
-      const cell& c = tiles_[cached_tile]->cells[((static_cast<std::uint32_t>(y) & (kTileSide - 1))
-                                                   << kTileShift) |
-                                                  (xw & (kTileSide - 1))];
-      if (c.size != 0) consider(c, x, y);
-    };
-    double visited = 0;
-    for (std::int64_t ring = 0;; ++ring) {
-      const std::int64_t x0 = std::max(ccx - ring, box.cx_lo);
-      const std::int64_t x1 = std::min(ccx + ring, box.cx_hi);
-      const std::int64_t y0 = std::max(ccy - ring, box.cy_lo);
-      const std::int64_t y1 = std::min(ccy + ring, box.cy_hi);
-      if (ring == 0) {
-        if (ccx >= box.cx_lo && ccx <= box.cx_hi) visit(ccx, ccy);
-      } else {
-        if (ccy - ring >= box.cy_lo)
-          for (std::int64_t x = x0; x <= x1; ++x) visit(x, ccy - ring);
-        if (ccy + ring <= box.cy_hi)
-          for (std::int64_t x = x0; x <= x1; ++x) visit(x, ccy + ring);
-        const std::int64_t ry0 = std::max(ccy - ring + 1, box.cy_lo);
-        const std::int64_t ry1 = std::min(ccy + ring - 1, box.cy_hi);
-        if (ccx - ring >= box.cx_lo)
-          for (std::int64_t y = ry0; y <= ry1; ++y) visit(ccx - ring, y);
-        if (ccx + ring <= box.cx_hi)
-          for (std::int64_t y = ry0; y <= ry1; ++y) visit(ccx + ring, y);
-      }
-      visited += static_cast<double>((x1 - x0 + 1) * (y1 - y0 + 1));
-      // The next ring lies beyond the edges of this square; anything there is
-      // at least the smallest gap to an edge that still has cells beyond it.
-      double next = std::numeric_limits<double>::infinity();
-      auto gap = [](double g) { return std::max(0.0, g - kSlackDeg); };
-      if (ccx - ring - 1 >= box.cx_lo)
-        next = std::min(next, gap(center.lon - (static_cast<double>(ccx - ring) * w - 180.0)) * box.kx_min);
-      if (ccx + ring + 1 <= box.cx_hi)
-        next = std::min(next, gap((static_cast<double>(ccx + ring + 1) * w - 180.0) - center.lon) * box.kx_min);
-      if (ccy - ring - 1 >= box.cy_lo)
-        next = std::min(next, gap(center.lat - (static_cast<double>(ccy - ring) * h - 90.0)) * box.ky);
-      if (ccy + ring + 1 <= box.cy_hi)
-        next = std::min(next, gap((static_cast<double>(ccy + ring + 1) * h - 90.0) - center.lat) * box.ky);
-      if (next == std::numeric_limits<double>::infinity()) break;  // the box is done
-      if (next * (1 - kSlackRel) > limit()) break;
-      if (visited > budget) {
-        visit_box(box, [&](const cell& c, std::int64_t cx, std::int64_t cy) {
-          if (cx >= ccx - ring && cx <= ccx + ring && cy >= ccy - ring && cy <= ccy + ring) return;
-          consider(c, cx, cy);
-        });
-        break;
-      }
+    return;
+  }
+  // Rings of cells around the centre's cell, nearest first, until the next
+  // ring cannot hold anything better than the k-th found so far. A ring
+  // budget of the number of existing cells bounds the work when the riders
+  // are sparse; the rest of the box is then walked tile by tile.
+  const std::int64_t ncols = std::int64_t{1} << lon_bits_;
+  const auto ccx = static_cast<std::int64_t>(std::floor((center.lon + 180.0) / w));
+  const auto ccy = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>(std::floor((center.lat + 90.0) / h)), box.cy_lo, box.cy_hi);
+  const double budget = static_cast<double>(tiles_.size()) * kTileSide * kTileSide;
+  struct pending {
+    const cell* c;
+    std::int64_t x, y;
+  };
+  std::array<pending, 32> batch;
+  std::size_t batched = 0;
+  auto flush = [&] {
+    for (std::size_t i = 0; i < batched; ++i) consider(*batch[i].c, batch[i].x, batch[i].y);
+    batched = 0;
+  };
+  std::uint32_t cached_x = kNone, cached_y = kNone, cached_tile = kNone;
+  auto visit = [&](std::int64_t x, std::int64_t y) {
+    const auto xw = static_cast<std::uint32_t>(x & (ncols - 1));
+    const auto yw = static_cast<std::uint32_t>(y);
+    if ((xw >> kTileShift) != cached_x || (yw >> kTileShift) != cached_y) {
+      cached_x = xw >> kTileShift;
+      cached_y = yw >> kTileShift;
+      cached_tile = find_tile(cached_x, cached_y);
+    }
+    if (cached_tile == kNone) return;
+    const cell& c =
+        tiles_[cached_tile]->cells[((yw & (kTileSide - 1)) << kTileShift) | (xw & (kTileSide - 1))];
+    if (c.size == 0) return;
+    // A ring's cells are gathered and prefetched together (see visit_box).
+    prefetch_cell(c);
+    batch[batched++] = {&c, x, y};
+    if (batched == batch.size()) flush();
+  };
+  auto gap = [](double g) { return std::max(0.0, g - kSlackDeg); };
+  double visited = 0;
+  for (std::int64_t ring = 0;; ++ring) {
+    const std::int64_t x0 = std::max(ccx - ring, box.cx_lo);
+    const std::int64_t x1 = std::min(ccx + ring, box.cx_hi);
+    const std::int64_t y0 = std::max(ccy - ring, box.cy_lo);
+    const std::int64_t y1 = std::min(ccy + ring, box.cy_hi);
+    if (ring == 0) {
+      if (ccx >= box.cx_lo && ccx <= box.cx_hi) visit(ccx, ccy);
+    } else {
+      if (ccy - ring >= box.cy_lo)
+        for (std::int64_t x = x0; x <= x1; ++x) visit(x, ccy - ring);
+      if (ccy + ring <= box.cy_hi)
+        for (std::int64_t x = x0; x <= x1; ++x) visit(x, ccy + ring);
+      const std::int64_t ry0 = std::max(ccy - ring + 1, box.cy_lo);
+      const std::int64_t ry1 = std::min(ccy + ring - 1, box.cy_hi);
+      if (ccx - ring >= box.cx_lo)
+        for (std::int64_t y = ry0; y <= ry1; ++y) visit(ccx - ring, y);
+      if (ccx + ring <= box.cx_hi)
+        for (std::int64_t y = ry0; y <= ry1; ++y) visit(ccx + ring, y);
+    }
+    flush();
+    visited += static_cast<double>((x1 - x0 + 1) * (y1 - y0 + 1));
+    // The next ring lies beyond the edges of this square; anything there is
+    // at least the smallest gap to an edge that still has cells beyond it.
+    double next = std::numeric_limits<double>::infinity();
+    const double west = static_cast<double>(ccx - ring) * w - 180.0;
+    const double east = static_cast<double>(ccx + ring + 1) * w - 180.0;
+    const double south = static_cast<double>(ccy - ring) * h - 90.0;
+    const double north = static_cast<double>(ccy + ring + 1) * h - 90.0;
+    if (ccx - ring - 1 >= box.cx_lo) next = std::min(next, gap(center.lon - west) * box.kx_min);
+    if (ccx + ring + 1 <= box.cx_hi) next = std::min(next, gap(east - center.lon) * box.kx_min);
+    if (ccy - ring - 1 >= box.cy_lo) next = std::min(next, gap(center.lat - south) * box.ky);
+    if (ccy + ring + 1 <= box.cy_hi) next = std::min(next, gap(north - center.lat) * box.ky);
+    if (next == std::numeric_limits<double>::infinity()) return;  // the box is done
+    if (next * (1 - kSlackRel) > limit()) return;
+    if (visited > budget) {
+      visit_box(box, [&](const cell& c, std::int64_t cx, std::int64_t cy) {
+        if (cx >= ccx - ring && cx <= ccx + ring && cy >= ccy - ring && cy <= ccy + ring) return;
+        consider(c, cx, cy);
+      });
+      return;
     }
   }
-  std::sort_heap(out.begin(), out.end(), ranks_before);
-  return {};
 }
 
 // ---- cell counts --------------------------------------------------------------
@@ -709,7 +829,7 @@ result<std::size_t> rider_index::count_in_cell(geohash_int h) const {
   const cell& c = tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1))];
   std::size_t count = 0;
   for (std::uint32_t i = 0; i < c.size; ++i)
-    count += column(c.data[i].lon, hl) == hx && row(c.data[i].lat, ha) == hy;
+    count += column(c.points()[i].lon, hl) == hx && row(c.points()[i].lat, ha) == hy;
   return count;
 }
 
@@ -728,7 +848,8 @@ status_result rider_index::cell_counts(int bit_count, std::vector<cell_count>& o
         out.push_back({join(cx >> (lon_bits_ - hl), hl, cy >> (lat_bits_ - ha), ha), c.size});
       } else {
         for (std::uint32_t i = 0; i < c.size; ++i)
-          out.push_back({join(column(c.data[i].lon, hl), hl, row(c.data[i].lat, ha), ha), 1});
+          out.push_back(
+              {join(column(c.points()[i].lon, hl), hl, row(c.points()[i].lat, ha), ha), 1});
       }
     }
   }

@@ -135,7 +135,8 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
         // Exactly the distance of some rider: inclusive bound, ties at the edge.
         radius = std::min(g.max_radius_m, cheap_ruler(c.lat).distance_m(c, any_rider_pos()));
       }
-      const std::size_t k = u01(rng) < 0.2 ? 1 + rng() % 3 : 1 + rng() % 40;
+      const double kpick = u01(rng);  // small k, typical k, and k above the stack buffer (64)
+      const std::size_t k = kpick < 0.2 ? 1 + rng() % 3 : kpick < 0.9 ? 1 + rng() % 40 : 50 + rng() % 100;
       ASSERT_TRUE(index.nearby(c, radius, k, got).ok());
       const auto want = ref.nearby(c, radius, k);
       ASSERT_EQ(got, want) << "nearby lon=" << c.lon << " lat=" << c.lat << " r=" << radius
@@ -340,6 +341,35 @@ TEST(RiderIndex, ErrorPathsNameTheirField) {
       ADD_FAILURE() << "cell_bits " << bits << " accepted";
     } catch (const error& e) {
       EXPECT_EQ(e.code(), errc::invalid_geohash_bits);
+    }
+  }
+}
+
+TEST(RiderIndex, UpdateManyEqualsUpdatesInOrder) {
+  // Batches with new riders, moves, the same rider twice (the later report
+  // wins) and reports update() rejects (skipped), against one update() each.
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> lon(116.2, 116.6), lat(39.8, 40.1), u01(0, 1);
+  rider_index batched, single;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<rider_update> batch;
+    const std::size_t n = rng() % 100;
+    for (std::size_t i = 0; i < n; ++i) {
+      rider_update u{rid("r" + std::to_string(rng() % 300)), {lon(rng), lat(rng)}};
+      if (u01(rng) < 0.05) u.position.lat = 95.0;
+      if (u01(rng) < 0.03) u.rider = rider_id{};
+      batch.push_back(u);
+    }
+    std::size_t ok = 0;
+    for (const auto& u : batch) ok += single.update(u.rider, u.position).ok();
+    ASSERT_EQ(batched.update_many(batch), ok);
+    ASSERT_EQ(batched.size(), single.size());
+  }
+  for (int i = 0; i < 300; ++i) {
+    const rider_id r = rid("r" + std::to_string(i));
+    ASSERT_EQ(batched.contains(r), single.contains(r));
+    if (single.contains(r)) {
+      ASSERT_EQ(*batched.position(r), *single.position(r));
     }
   }
 }

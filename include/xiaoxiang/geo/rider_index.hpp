@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "xiaoxiang/core/geo_point.hpp"
@@ -53,6 +54,12 @@ struct nearby_rider {
   friend bool operator==(const nearby_rider&, const nearby_rider&) = default;
 };
 
+// One position report for rider_index::update_many.
+struct rider_update {
+  rider_id rider;
+  geo_point position;  // degrees
+};
+
 // Number of riders in one GeoHash cell, for heatmaps.
 struct cell_count {
   geohash_int cell;
@@ -73,10 +80,16 @@ class rider_index {
   rider_index& operator=(const rider_index&) = delete;
 
   // Inserts the rider or moves it to `p` (degrees). O(1); no allocation once
-  // the rider's slot and its cells have been seen. errc::empty_id ("riderId"),
+  // the cells it moves between have held as many riders before. errc::empty_id ("riderId"),
   // errc::invalid_longitude ("lon"), errc::invalid_latitude ("lat"); the index
   // is unchanged on error.
   status_result update(const rider_id& rider, geo_point p);
+
+  // update() for each report in order, with the memory accesses of
+  // consecutive reports overlapped (software prefetch), for hosts that
+  // receive positions in batches (a queue poll). Reports update() would
+  // reject are skipped. Returns how many were applied.
+  std::size_t update_many(std::span<const rider_update> batch);
 
   // Removes the rider (logout). O(1). errc::unknown_rider ("riderId").
   status_result remove(const rider_id& rider);
@@ -137,11 +150,12 @@ class rider_index {
   }
 
  private:
-  struct entry;
+  struct fixed_point;
   struct cell;
   struct tile;
-  struct slot;
   struct query_box;
+  struct candidate;
+  struct found;
 
   // Fixed point: 2^23 units per degree, so +-180 degrees fit an int32.
   static constexpr double kUnitsPerDeg = 8388608.0;
@@ -151,22 +165,17 @@ class rider_index {
   }
   static double from_fixed(std::int32_t v) noexcept { return static_cast<double>(v) * kDegPerUnit; }
 
-  // Slots live in fixed blocks so that growing never copies them and the
-  // slack is at most one block (a doubling vector would waste up to half).
-  static constexpr int kSlotBlockShift = 10;
-  static constexpr std::uint32_t kSlotBlockSize = 1u << kSlotBlockShift;
   // A tile holds 16 x 16 grid cells in a dense array; tiles are hashed.
   static constexpr int kTileShift = 4;
   static constexpr std::uint32_t kTileSide = 1u << kTileShift;
-  static constexpr std::uint32_t kNoTile = 0xFFFFFFFFu;
 
-  slot& slot_at(std::uint32_t s) noexcept;
-  const slot& slot_at(std::uint32_t s) const noexcept;
-  std::uint32_t find_slot(const rider_id& rider, std::uint64_t h) const noexcept;
-  void table_insert(std::uint32_t s, std::uint64_t h);
-  void table_erase(std::uint32_t s, std::uint64_t h) noexcept;
-  void table_grow();
-  std::uint32_t allocate_slot();
+  status_result update_hashed(const rider_id& rider, geo_point p, std::uint64_t h);
+  void prefetch_update(const rider_update& u, std::uint64_t h, bool block) const noexcept;
+  found find(const rider_id& rider, std::uint64_t h) const noexcept;
+  void table_reserve(std::size_t riders);
+  void table_insert(std::uint64_t bucket, std::uint64_t h) noexcept;
+  void table_erase(std::size_t at) noexcept;
+  void table_repoint(const rider_id& rider, std::uint32_t global, std::uint32_t pos) noexcept;
 
   std::uint32_t find_tile(std::uint32_t tx, std::uint32_t ty) const noexcept;
   std::uint32_t find_or_add_tile(std::uint32_t tx, std::uint32_t ty);
@@ -174,26 +183,27 @@ class rider_index {
   cell& cell_at(std::uint32_t global) noexcept;
   const cell& cell_at(std::uint32_t global) const noexcept;
   void cell_reserve(std::uint32_t global);
-  void cell_push(std::uint32_t global, std::int32_t lon, std::int32_t lat, std::uint32_t s);
+  static void prefetch_cell(const cell& c) noexcept;
+  std::uint32_t cell_push(std::uint32_t global, const rider_id& rider, std::int32_t lon,
+                          std::int32_t lat) noexcept;
   void cell_erase(std::uint32_t global, std::uint32_t pos) noexcept;
 
   status_result check_query(geo_point center, double radius_m) const noexcept;
   query_box make_box(geo_point center, double radius_m, const cheap_ruler& ruler) const noexcept;
   template <class F>
   void visit_box(const query_box& box, F&& fn) const;
+  template <class Heap>
+  void search_nearest(geo_point center, double radius_m, Heap& heap) const;
 
   int lon_bits_ = 17;
   int lat_bits_ = 16;
   std::size_t size_ = 0;
 
-  std::vector<std::unique_ptr<slot[]>> slot_blocks_;
-  std::uint32_t slot_count_ = 0;  // slots ever handed out (live + free)
-  std::uint32_t free_slot_ = 0xFFFFFFFFu;
-
-  // Open addressing, linear probing, backward-shift deletion: each bucket is
-  // 0 (empty) or (slot + 1) << 8 | an 8-bit tag of the id's hash, so that a
-  // probe rarely touches a slot that is not the one sought.
-  std::vector<std::uint32_t> table_;
+  // Rider id -> (cell, index in the cell). Open addressing, linear probing,
+  // backward-shift deletion. A bucket is cell << 32 | index << 8 | an 8-bit
+  // tag of the id's hash, ~0 when empty: the tag spares a probe from reading
+  // an id that is not the one sought.
+  std::vector<std::uint64_t> table_;
 
   std::vector<std::unique_ptr<tile>> tiles_;
   // Tile coordinates -> tile number; keys ~0 mean empty.
