@@ -65,6 +65,125 @@ std::size_t shard_of(const id& key, std::size_t shards) noexcept {
   return static_cast<std::size_t>((h ^ (h >> 29)) % shards);
 }
 
+// An open-addressing index from an id to a slot kept in a stable array: the
+// probe table holds 8-byte entries (32 bits of the mixed id hash and the
+// slot's number), probed linearly with backward-shift deletion; slots live
+// in fixed-size chunks so they never move and erased ones are reused. One
+// lookup touches the probe table and the slot, instead of a node-based
+// map's bucket array, node chain and an uncached hash per node.
+// `key_of(slot)` returns the slot's id (the full id confirms a tag hit).
+template <class Slot, const id& (*key_of)(const Slot&)>
+class slot_table {
+ public:
+  Slot* find(const id& key) noexcept {
+    if (entries_.empty()) return nullptr;
+    const std::uint32_t tag = tag_of(key);
+    for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      const entry& en = entries_[i];
+      if (en.slot == 0) return nullptr;
+      if (en.tag == tag) {
+        Slot& s = at(en.slot - 1);
+        if (key_of(s) == key) return &s;
+      }
+    }
+  }
+  const Slot* find(const id& key) const noexcept { return const_cast<slot_table*>(this)->find(key); }
+
+  // The slot of `key`, default-constructed when new (`inserted` says so; the
+  // caller then stores the key in it before the next lookup).
+  Slot& find_or_insert(const id& key, bool& inserted) {
+    inserted = false;
+    if (Slot* s = find(key)) return *s;
+    if ((size_ + 1) * 2 > entries_.size()) grow();
+    std::uint32_t number;
+    if (!free_.empty()) {
+      number = free_.back();
+      free_.pop_back();
+    } else {
+      number = static_cast<std::uint32_t>(used_.size());
+      if (number % kChunk == 0) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+      used_.push_back(0);
+    }
+    used_[number] = 1;
+    place(tag_of(key), number + 1);
+    ++size_;
+    inserted = true;
+    return at(number);
+  }
+
+  // Removes the slot (found by find) and resets it for reuse.
+  void erase(Slot& s) {
+    const id& key = key_of(s);
+    const std::uint32_t tag = tag_of(key);
+    std::size_t i = tag & mask_;
+    for (;; i = (i + 1) & mask_) {
+      if (entries_[i].tag == tag && &at(entries_[i].slot - 1) == &s) break;
+    }
+    const std::uint32_t number = entries_[i].slot - 1;
+    // Backward shift: pull later entries of the run into the hole.
+    for (std::size_t j = i;;) {
+      j = (j + 1) & mask_;
+      if (entries_[j].slot == 0) break;
+      const std::size_t home = entries_[j].tag & mask_;
+      const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (stays) continue;
+      entries_[i] = entries_[j];
+      i = j;
+    }
+    entries_[i] = entry{};
+    s = Slot{};
+    used_[number] = 0;
+    free_.push_back(number);
+    --size_;
+  }
+
+  // Calls f(slot) for every slot in use; f may erase the slot it is given.
+  template <class F>
+  void for_each(F&& f) {
+    for (std::size_t n = 0; n < used_.size(); ++n)
+      if (used_[n]) f(at(static_cast<std::uint32_t>(n)));
+  }
+
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  static constexpr std::uint32_t kChunk = 16;
+  struct entry {
+    std::uint32_t tag = 0;
+    std::uint32_t slot = 0;  // slot number + 1; 0: empty
+  };
+
+  static std::uint32_t tag_of(const id& key) noexcept {
+    // FNV's low bits are weak for short keys (and partitions already fixed
+    // some of them): mix before taking the bucket.
+    std::uint64_t h = key.hash();
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+    return static_cast<std::uint32_t>(h >> 32);
+  }
+  Slot& at(std::uint32_t number) const noexcept { return chunks_[number / kChunk][number % kChunk]; }
+  void place(std::uint32_t tag, std::uint32_t slot) noexcept {
+    std::size_t i = tag & mask_;
+    while (entries_[i].slot != 0) i = (i + 1) & mask_;
+    entries_[i] = entry{tag, slot};
+  }
+  void grow() {
+    std::vector<entry> old = std::move(entries_);
+    entries_.assign(old.empty() ? 16 : old.size() * 2, entry{});
+    mask_ = entries_.size() - 1;
+    for (const entry& en : old)
+      if (en.slot != 0) place(en.tag, en.slot);
+  }
+
+  std::vector<entry> entries_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  std::vector<std::uint8_t> used_;
+  std::vector<std::uint32_t> free_;
+};
+
 struct order_slot {
   order row;                    // the orders-table state
   tracking_state view;          // what watchers see
@@ -115,25 +234,37 @@ struct fix_memory {
 };
 
 struct rider_slot {
+  rider_id id;                   // the table's key
   std::vector<order_id> orders;  // Delivering now
   position_fix live;             // newest applied fix
   bool has_live = false;
   fix_memory memory;
 };
 
+const id& order_key(const order_slot& s) noexcept { return s.row.id; }
+const id& rider_key(const rider_slot& s) noexcept { return s.id; }
+
 // Counters a partition owns; summed by metrics(). Written under the
 // partition's lock, read without it (relaxed atomics).
+// A partition's counters have one writer at a time (its lock holder), so a
+// plain load and store suffice there, without a locked read-modify-write per
+// counter on the hot path; the global ones are written without a lock.
 struct counters {
+  explicit counters(bool shared_writers = false) noexcept : shared(shared_writers) {}
+  const bool shared;
   std::atomic<std::uint64_t> accepted{0}, duplicates{0}, rejected{0}, positions{0},
       order_updates{0}, records{0}, published{0}, fixes_rejected{0}, stale_fixes{0}, evicted{0};
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-    c.fetch_add(n, std::memory_order_relaxed);
+    if (shared)
+      c.fetch_add(n, std::memory_order_relaxed);
+    else
+      c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 };
 
 struct order_partition {
   mutable std::mutex mu;
-  std::unordered_map<order_id, order_slot> orders;
+  slot_table<order_slot, order_key> orders;
   // Event fingerprints of orders that left the hot cache or were recovered
   // from storage, with the clock time they may be forgotten.
   std::unordered_map<std::uint64_t, timestamp_ms> old_events;
@@ -144,7 +275,15 @@ struct order_partition {
 
 struct rider_partition {
   mutable std::mutex mu;
-  std::unordered_map<rider_id, rider_slot> riders;
+  slot_table<rider_slot, rider_key> riders;
+
+  // The rider's slot, created on first sight.
+  rider_slot& rider(const rider_id& r) {
+    bool inserted = false;
+    rider_slot& slot = riders.find_or_insert(r, inserted);
+    if (inserted) slot.id = r;
+    return slot;
+  }
   rider_index index;
   std::vector<position_fix> batch;  // scratch for sorting a batch
   std::vector<std::uint8_t> batch_ok;
@@ -162,7 +301,7 @@ struct tracker::impl {
   std::unique_ptr<write_behind> writer;
   std::vector<order_partition> order_parts;
   std::vector<rider_partition> rider_parts;
-  counters global;  // events counted before a partition is known
+  counters global{true};  // events counted before a partition is known
   // Event ids recovered from storage after a restart: immutable once the
   // constructor returns, so ingest threads read it without a lock.
   std::unordered_set<std::uint64_t> recovered_events;
@@ -338,8 +477,8 @@ ingest_result tracker::impl::create(const event& e) {
   order_partition& part = order_part(e.order);
   std::lock_guard lock(part.mu);
   const std::uint64_t fp = fingerprint(e.id);
-  if (const auto it = part.orders.find(e.order); it != part.orders.end()) {
-    return count_rejection(part.count, it->second.has_event(fp) || recovered(fp)
+  if (const order_slot* found = part.orders.find(e.order)) {
+    return count_rejection(part.count, found->has_event(fp) || recovered(fp)
                                            ? duplicate()
                                            : rejected(errc::order_exists, "orderId"));
   }
@@ -350,7 +489,8 @@ ingest_result tracker::impl::create(const event& e) {
   auto ticket = reserve(1);
   if (!ticket) return count_rejection(part.count, rejected(ticket.error(), "storage"));
 
-  order_slot& slot = part.orders[e.order];
+  bool inserted = false;
+  order_slot& slot = part.orders.find_or_insert(e.order, inserted);
   order& row = slot.row;
   row.id = e.order;
   row.user = e.user;
@@ -407,9 +547,9 @@ ingest_result tracker::impl::change_order(const event& e) {
   ingest_result out;
   {
     std::lock_guard lock(part.mu);
-      const auto it = part.orders.find(e.order);
-    if (it == part.orders.end()) return count_rejection(part.count, miss(part, e));
-    order_slot& slot = it->second;
+    order_slot* found = part.orders.find(e.order);
+    if (!found) return count_rejection(part.count, miss(part, e));
+    order_slot& slot = *found;
     order& row = slot.row;
     const std::uint64_t fp = fingerprint(e.id);
     if (slot.has_event(fp) || recovered(fp)) return count_rejection(part.count, duplicate());
@@ -510,14 +650,14 @@ ingest_result tracker::impl::change_order(const event& e) {
   if (e.kind == event_kind::rider_assigned) {
     rider_partition& rp = rider_part(e.rider);
     std::lock_guard lock(rp.mu);
-    auto& list = rp.riders[e.rider].orders;
+    auto& list = rp.rider(e.rider).orders;
     if (std::find(list.begin(), list.end(), e.order) == list.end()) list.push_back(e.order);
   }
   if (!release_rider.empty()) {
     rider_partition& rp = rider_part(release_rider);
     std::lock_guard lock(rp.mu);
-    if (const auto it = rp.riders.find(release_rider); it != rp.riders.end()) {
-      auto& list = it->second.orders;
+    if (rider_slot* r = rp.riders.find(release_rider)) {
+      auto& list = r->orders;
       list.erase(std::remove(list.begin(), list.end(), e.order), list.end());
     }
   }
@@ -536,9 +676,9 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
   for (const order_id& oid : rider.orders) {
     order_partition& part = order_part(oid);
     std::lock_guard lock(part.mu);
-    const auto it = part.orders.find(oid);
-    if (it == part.orders.end()) continue;
-    order_slot& slot = it->second;
+    order_slot* found = part.orders.find(oid);
+    if (!found) continue;
+    order_slot& slot = *found;
     if (slot.row.status != order_status::delivering || slot.row.rider != e.rider) continue;
     // Fixes from before the assignment belong to the previous trip.
     std::size_t first = 0;
@@ -553,31 +693,39 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
       out.field = "storage";
       break;
     }
-    part.records.clear();
     // Every fix is its own version; a fix older than the live position goes
     // into the trajectory only.
     const std::uint64_t first_version = slot.row.version + 1;
-    for (std::size_t i = first; i < count; ++i) {
-      tracking_record& r = new_record(part, slot, e, record_kind::position, fixes[i].time);
-      r.position = fixes[i].point;
-      r.has_position = true;
-      r.operator_id = e.rider;
-      r.op_type = operator_type::rider;
-      slot.row.update_time = std::max(slot.row.update_time, fixes[i].time);
+    if (writer) {
+      part.records.clear();
+      for (std::size_t i = first; i < count; ++i) {
+        tracking_record& r = new_record(part, slot, e, record_kind::position, fixes[i].time);
+        r.position = fixes[i].point;
+        r.has_position = true;
+        r.operator_id = e.rider;
+        r.op_type = operator_type::rider;
+        slot.row.update_time = std::max(slot.row.update_time, fixes[i].time);
+      }
+      out.durable_ticket = write(*ticket, part, slot.row);
+    } else {
+      // Nobody reads the records without storage: count them, build none.
+      for (std::size_t i = first; i < count; ++i)
+        slot.row.update_time = std::max(slot.row.update_time, fixes[i].time);
+      slot.row.version += count - first;
+      part.count.add(part.count.records, count - first);
     }
     const order& row = slot.row;
-    out.durable_ticket = write(*ticket, part, row);
     // Publish each version in order so that resumable streams have no gap.
     tracking_state& v = slot.view;
     for (std::uint64_t ver = first_version; ver <= row.version; ++ver) {
-      const tracking_record& r = part.records[ver - first_version];
+      const position_fix& f = fixes[first + (ver - first_version)];
       std::uint32_t changed = 0;
-      if (!v.has_position || r.create_time >= v.create_time) {
-        if (!v.has_position || v.position != r.position) changed |= field::position;
-        v.position = r.position;
+      if (!v.has_position || f.time >= v.create_time) {
+        if (!v.has_position || v.position != f.point) changed |= field::position;
+        v.position = f.point;
         v.has_position = true;
-        if (v.create_time != r.create_time) changed |= field::create_time;
-        v.create_time = r.create_time;
+        if (v.create_time != f.time) changed |= field::create_time;
+        v.create_time = f.time;
         if (v.operator_id != e.rider || v.op_type != operator_type::rider) {
           changed |= field::operator_info;
           v.operator_id = e.rider;
@@ -605,7 +753,7 @@ ingest_result tracker::impl::position(const event& e) {
 
   rider_partition& rp = rider_part(e.rider);
   std::lock_guard lock(rp.mu);
-  rider_slot& rider = rp.riders[e.rider];
+  rider_slot& rider = rp.rider(e.rider);
   const std::uint64_t fp = fingerprint(e.id);
   if (rider.memory.has_event(fp) || recovered(fp)) return count_rejection(rp.count, duplicate());
   if (rider.memory.has_fix(fix))
@@ -642,7 +790,7 @@ ingest_result tracker::impl::batch(const event& e) {
 
   rider_partition& rp = rider_part(e.rider);
   std::lock_guard lock(rp.mu);
-  rider_slot& rider = rp.riders[e.rider];
+  rider_slot& rider = rp.rider(e.rider);
   const std::uint64_t fp = fingerprint(e.id);
   if (rider.memory.has_event(fp) || recovered(fp)) return count_rejection(rp.count, duplicate());
 
@@ -713,17 +861,14 @@ void tracker::impl::sweep(order_partition& part, timestamp_ms t) {
   for (auto it = part.old_events.begin(); it != part.old_events.end();) {
     it = it->second <= t ? part.old_events.erase(it) : std::next(it);
   }
-  for (auto it = part.orders.begin(); it != part.orders.end();) {
-    const order_slot& slot = it->second;
+  part.orders.for_each([&](order_slot& slot) {
     if (is_terminal(slot.row.status) && slot.terminal_at + options.terminal_retention_ms <= t) {
       for (const std::uint64_t fp : slot.events)
         part.old_events[fp] = slot.terminal_at + options.dedup_window_ms;
       part.count.add(part.count.evicted);
-      it = part.orders.erase(it);
-    } else {
-      ++it;
+      part.orders.erase(slot);
     }
-  }
+  });
 }
 
 void tracker::impl::recover() {
@@ -731,12 +876,14 @@ void tracker::impl::recover() {
   recovery_state state = store->recover(t - options.dedup_window_ms);
   for (order& row : state.active_orders) {
     order_partition& part = order_part(row.id);
-    order_slot& slot = part.orders[row.id];
+    bool inserted = false;
+    order_slot& slot = part.orders.find_or_insert(row.id, inserted);
+    slot.row.id = row.id;
     tracking_state& v = slot.view;
     view_from_row(v, row);
     if (row.status == order_status::delivering && !row.rider.empty()) {
       rider_partition& rp = rider_part(row.rider);
-      rp.riders[row.rider].orders.push_back(row.id);
+      rp.rider(row.rider).orders.push_back(row.id);
       // The assignment time and the last position are in the records (the
       // planned route is not stored: ETA falls back to straight lines).
       for (const tracking_record& r : store->records_since(row.id, 0)) {
@@ -777,7 +924,7 @@ std::optional<order> tracker::find_order(const order_id& id) const {
   {
     order_partition& part = impl_->order_part(id);
     std::lock_guard lock(part.mu);
-    if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.row;
+    if (const order_slot* s = part.orders.find(id)) return s->row;
   }
   if (impl_->store) return impl_->store->load_order(id);
   return std::nullopt;
@@ -786,21 +933,21 @@ std::optional<order> tracker::find_order(const order_id& id) const {
 std::optional<tracking_state> tracker::snapshot(const order_id& id) const {
   order_partition& part = impl_->order_part(id);
   std::lock_guard lock(part.mu);
-  if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.view;
+  if (const order_slot* s = part.orders.find(id)) return s->view;
   return std::nullopt;
 }
 
 std::vector<geo_point> tracker::route(const order_id& id) const {
   order_partition& part = impl_->order_part(id);
   std::lock_guard lock(part.mu);
-  if (const auto it = part.orders.find(id); it != part.orders.end()) return it->second.route;
+  if (const order_slot* s = part.orders.find(id)) return s->route;
   return {};
 }
 
 std::vector<order_id> tracker::orders_of_rider(const rider_id& rider) const {
   rider_partition& rp = impl_->rider_part(rider);
   std::lock_guard lock(rp.mu);
-  if (const auto it = rp.riders.find(rider); it != rp.riders.end()) return it->second.orders;
+  if (const rider_slot* s = rp.riders.find(rider)) return s->orders;
   return {};
 }
 
@@ -825,10 +972,10 @@ result<std::vector<nearby_rider>> tracker::nearby_riders(geo_point center, doubl
 status_result tracker::remove_rider(const rider_id& rider) {
   rider_partition& rp = impl_->rider_part(rider);
   std::lock_guard lock(rp.mu);
-  const auto it = rp.riders.find(rider);
-  if (it == rp.riders.end()) return {errc::unknown_rider, "riderId"};
-  it->second.has_live = false;
-  if (it->second.orders.empty()) rp.riders.erase(it);
+  rider_slot* slot = rp.riders.find(rider);
+  if (!slot) return {errc::unknown_rider, "riderId"};
+  slot->has_live = false;
+  if (slot->orders.empty()) rp.riders.erase(*slot);
   return rp.index.remove(rider);
 }
 
