@@ -17,15 +17,17 @@ namespace xiaoxiang {
 // ---------------------------------------------------------------------------
 // Subscription state and the thread-local bookkeeping of delivery.
 
+// The fields every delivery touches come first, so that with make_shared's
+// control block they share the first two cache lines.
 struct subscription::state {
-  std::weak_ptr<broker::impl> owner;
-  std::string topic;
-  order_id order;
-  bool riders = false;
-  message_callback callback;
   std::mutex delivering;               // held while a callback of this subscription runs
   std::atomic<bool> active{true};
   std::uint64_t last_version = 0;      // guarded by `delivering`
+  message_callback callback;
+  std::string topic;
+  std::weak_ptr<broker::impl> owner;
+  order_id order;
+  bool riders = false;
 };
 
 namespace {
