@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -211,31 +212,83 @@ void view_from_row(tracking_state& v, const order& row) {
   v.warehouse = row.warehouse;
 }
 
+// True when any of the N tags equals t: a branch-free scan the compiler
+// turns into a few vector compares.
+template <std::size_t N>
+bool any_equal(const std::array<std::uint32_t, N>& tags, std::uint32_t t) noexcept {
+  std::uint32_t hit = 0;
+  for (const std::uint32_t x : tags) hit |= static_cast<std::uint32_t>(x == t);
+  return hit != 0;
+}
+
+// 32 bits of a fix's (time, lon, lat), equal for equal fixes (-0.0 and 0.0
+// hash alike, as they compare equal; NaN never gets here).
+std::uint32_t fix_tag(const position_fix& f) noexcept {
+  const auto bits = [](double d) {
+    d += 0.0;  // -0.0 -> +0.0
+    std::uint64_t b;
+    std::memcpy(&b, &d, sizeof b);
+    return b;
+  };
+  std::uint64_t h = static_cast<std::uint64_t>(f.time) * 0x9e3779b97f4a7c15ull;
+  h = (h ^ bits(f.point.lon)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ bits(f.point.lat)) * 0x94d049bb133111ebull;
+  return static_cast<std::uint32_t>(h >> 32);
+}
+
+// What a rider's duplicate filters remember: the last 32 position event ids
+// and the last 32 fixes. Lookups scan 32-bit tags (256 bytes, 4 cache
+// lines) and confirm a tag hit against the exact values kept beside them,
+// so the answer is exact while the cold values are touched only on a hit.
 struct fix_memory {
-  std::array<std::uint64_t, kRiderRecentEvents> events{};
-  std::array<position_fix, kRiderRecentFixes> fixes{};
+  std::array<std::uint32_t, kRiderRecentFixes> fix_tags{};
+  std::array<std::uint32_t, kRiderRecentEvents> event_tags{};  // high half of each fingerprint
   std::uint8_t next_event = 0;
   std::uint8_t next_fix = 0;
+  std::array<std::uint64_t, kRiderRecentEvents> events{};  // exact fingerprints (0: none)
+  std::array<position_fix, kRiderRecentFixes> fixes{};     // exact fixes
 
   bool has_event(std::uint64_t fp) const noexcept {
+    const auto tag = static_cast<std::uint32_t>(fp >> 32);
+    if (!any_equal(event_tags, tag)) return false;
     return std::find(events.begin(), events.end(), fp) != events.end();
   }
   void remember_event(std::uint64_t fp) noexcept {
     events[next_event] = fp;
+    event_tags[next_event] = static_cast<std::uint32_t>(fp >> 32);
     next_event = static_cast<std::uint8_t>((next_event + 1) % kRiderRecentEvents);
   }
   bool has_fix(const position_fix& f) const noexcept {
+    // An empty entry is the fix {0, (0, 0)} with tag fix_tag of it, as the
+    // plain array was; the filters reject that fix before asking anyway.
+    const std::uint32_t tag = fix_tag(f);
+    if (!any_equal(fix_tags, tag) && !(tag == kEmptyTag && has_empty_)) return false;
     return std::find(fixes.begin(), fixes.end(), f) != fixes.end();
   }
   void remember_fix(const position_fix& f) noexcept {
     fixes[next_fix] = f;
+    fix_tags[next_fix] = fix_tag(f);
     next_fix = static_cast<std::uint8_t>((next_fix + 1) % kRiderRecentFixes);
+    if (next_fix == 0) has_empty_ = false;
   }
+
+ private:
+  static inline const std::uint32_t kEmptyTag = fix_tag(position_fix{});
+  bool has_empty_ = true;  // some entries were never written (they hold {0, (0, 0)})
+};
+
+// An order a rider delivers, with where its state lives: the partition and
+// a hint to its slot (slots never move; the hint is confirmed by the slot's
+// id under the partition's lock, since an evicted slot may be reused).
+struct rider_order {
+  order_id id;
+  std::uint32_t part = 0;
+  order_slot* slot = nullptr;
 };
 
 struct rider_slot {
-  rider_id id;                   // the table's key
-  std::vector<order_id> orders;  // Delivering now
+  rider_id id;                      // the table's key
+  std::vector<rider_order> orders;  // Delivering now
   position_fix live;             // newest applied fix
   bool has_live = false;
   fix_memory memory;
@@ -544,6 +597,7 @@ ingest_result tracker::impl::change_order(const event& e) {
 
   order_partition& part = order_part(e.order);
   rider_id release_rider;  // rider whose order list must drop this order
+  order_slot* assigned_slot = nullptr;  // the slot, when a rider took the order
   ingest_result out;
   {
     std::lock_guard lock(part.mu);
@@ -604,6 +658,7 @@ ingest_result tracker::impl::change_order(const event& e) {
         r.op_type = operator_type::rider;
         slot.route = e.route;
         slot.assigned_at = e.time;
+        assigned_slot = &slot;
         v.rider = e.rider;
         changed |= field::rider;
         break;
@@ -651,14 +706,22 @@ ingest_result tracker::impl::change_order(const event& e) {
     rider_partition& rp = rider_part(e.rider);
     std::lock_guard lock(rp.mu);
     auto& list = rp.rider(e.rider).orders;
-    if (std::find(list.begin(), list.end(), e.order) == list.end()) list.push_back(e.order);
+    const auto it = std::find_if(list.begin(), list.end(),
+                                 [&e](const rider_order& o) { return o.id == e.order; });
+    const auto part_index = static_cast<std::uint32_t>(&part - order_parts.data());
+    if (it == list.end())
+      list.push_back(rider_order{e.order, part_index, assigned_slot});
+    else
+      it->slot = assigned_slot;
   }
   if (!release_rider.empty()) {
     rider_partition& rp = rider_part(release_rider);
     std::lock_guard lock(rp.mu);
     if (rider_slot* r = rp.riders.find(release_rider)) {
       auto& list = r->orders;
-      list.erase(std::remove(list.begin(), list.end(), e.order), list.end());
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&e](const rider_order& o) { return o.id == e.order; }),
+                 list.end());
     }
   }
   return out;
@@ -673,11 +736,13 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
                                        ingest_result& out) {
   (void)rp;
   std::size_t updated = 0;
-  for (const order_id& oid : rider.orders) {
-    order_partition& part = order_part(oid);
+  for (rider_order& o : rider.orders) {
+    const order_id& oid = o.id;
+    order_partition& part = order_parts[o.part];
     std::lock_guard lock(part.mu);
-    order_slot* found = part.orders.find(oid);
+    order_slot* found = o.slot && o.slot->row.id == oid ? o.slot : part.orders.find(oid);
     if (!found) continue;
+    o.slot = found;
     order_slot& slot = *found;
     if (slot.row.status != order_status::delivering || slot.row.rider != e.rider) continue;
     // Fixes from before the assignment belong to the previous trip.
@@ -883,7 +948,8 @@ void tracker::impl::recover() {
     view_from_row(v, row);
     if (row.status == order_status::delivering && !row.rider.empty()) {
       rider_partition& rp = rider_part(row.rider);
-      rp.rider(row.rider).orders.push_back(row.id);
+      rp.rider(row.rider).orders.push_back(rider_order{
+          row.id, static_cast<std::uint32_t>(&part - order_parts.data()), &slot});
       // The assignment time and the last position are in the records (the
       // planned route is not stored: ETA falls back to straight lines).
       for (const tracking_record& r : store->records_since(row.id, 0)) {
@@ -947,8 +1013,10 @@ std::vector<geo_point> tracker::route(const order_id& id) const {
 std::vector<order_id> tracker::orders_of_rider(const rider_id& rider) const {
   rider_partition& rp = impl_->rider_part(rider);
   std::lock_guard lock(rp.mu);
-  if (const rider_slot* s = rp.riders.find(rider)) return s->orders;
-  return {};
+  std::vector<order_id> out;
+  if (const rider_slot* s = rp.riders.find(rider))
+    for (const rider_order& o : s->orders) out.push_back(o.id);
+  return out;
 }
 
 result<std::vector<nearby_rider>> tracker::nearby_riders(geo_point center, double radius_m,
