@@ -145,7 +145,7 @@ inline geohash_int join(const axes& a) noexcept {
 // Base-32 text (1..12 chars) to bits; false on a character outside the
 // alphabet. One test at the end instead of a branch per character.
 template <std::size_t... I>
-[[gnu::always_inline]] inline bool parse_fixed(const char* text, std::uint64_t& bits, std::index_sequence<I...>) noexcept {
+inline bool parse_fixed(const char* text, std::uint64_t& bits, std::index_sequence<I...>) noexcept {
   constexpr std::size_t n = sizeof...(I);
   int bad = 0;
   std::uint64_t acc = 0;
