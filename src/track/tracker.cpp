@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -221,60 +220,47 @@ bool any_equal(const std::array<std::uint32_t, N>& tags, std::uint32_t t) noexce
   return hit != 0;
 }
 
-// 32 bits of a fix's (time, lon, lat), equal for equal fixes (-0.0 and 0.0
-// hash alike, as they compare equal; NaN never gets here).
-std::uint32_t fix_tag(const position_fix& f) noexcept {
-  const auto bits = [](double d) {
-    d += 0.0;  // -0.0 -> +0.0
-    std::uint64_t b;
-    std::memcpy(&b, &d, sizeof b);
-    return b;
-  };
-  std::uint64_t h = static_cast<std::uint64_t>(f.time) * 0x9e3779b97f4a7c15ull;
-  h = (h ^ bits(f.point.lon)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ bits(f.point.lat)) * 0x94d049bb133111ebull;
-  return static_cast<std::uint32_t>(h >> 32);
-}
-
 // What a rider's duplicate filters remember: the last 32 position event ids
-// and the last 32 fixes. Lookups scan 32-bit tags (256 bytes, 4 cache
-// lines) and confirm a tag hit against the exact values kept beside them,
-// so the answer is exact while the cold values are touched only on a hit.
+// and the last 32 fixes, exactly, laid out so that the common case touches
+// little: event fingerprints are split in high and low halves (a scan of the
+// high halves, 128 bytes, usually settles it), and fix times are kept apart
+// from the points with their maximum, so a fix newer than every remembered
+// one (the live path) is known new without a scan. Entries never written
+// hold the fix {0, (0, 0)} and no event, as the plain arrays did.
 struct fix_memory {
-  std::array<std::uint32_t, kRiderRecentFixes> fix_tags{};
-  std::array<std::uint32_t, kRiderRecentEvents> event_tags{};  // high half of each fingerprint
+  std::array<std::uint32_t, kRiderRecentEvents> event_high{};  // fingerprint >> 32
+  std::array<std::uint32_t, kRiderRecentEvents> event_low{};   // low half (never 0)
+  timestamp_ms max_time = 0;  // >= every remembered fix time (0: the empty entries)
   std::uint8_t next_event = 0;
   std::uint8_t next_fix = 0;
-  std::array<std::uint64_t, kRiderRecentEvents> events{};  // exact fingerprints (0: none)
-  std::array<position_fix, kRiderRecentFixes> fixes{};     // exact fixes
+  std::array<timestamp_ms, kRiderRecentFixes> times{};
+  std::array<geo_point, kRiderRecentFixes> points{};
 
   bool has_event(std::uint64_t fp) const noexcept {
-    const auto tag = static_cast<std::uint32_t>(fp >> 32);
-    if (!any_equal(event_tags, tag)) return false;
-    return std::find(events.begin(), events.end(), fp) != events.end();
+    const auto high = static_cast<std::uint32_t>(fp >> 32);
+    if (!any_equal(event_high, high)) return false;
+    const auto low = static_cast<std::uint32_t>(fp);
+    for (std::size_t i = 0; i < kRiderRecentEvents; ++i)
+      if (event_high[i] == high && event_low[i] == low) return true;
+    return false;
   }
   void remember_event(std::uint64_t fp) noexcept {
-    events[next_event] = fp;
-    event_tags[next_event] = static_cast<std::uint32_t>(fp >> 32);
+    event_high[next_event] = static_cast<std::uint32_t>(fp >> 32);
+    event_low[next_event] = static_cast<std::uint32_t>(fp);
     next_event = static_cast<std::uint8_t>((next_event + 1) % kRiderRecentEvents);
   }
   bool has_fix(const position_fix& f) const noexcept {
-    // An empty entry is the fix {0, (0, 0)} with tag fix_tag of it, as the
-    // plain array was; the filters reject that fix before asking anyway.
-    const std::uint32_t tag = fix_tag(f);
-    if (!any_equal(fix_tags, tag) && !(tag == kEmptyTag && has_empty_)) return false;
-    return std::find(fixes.begin(), fixes.end(), f) != fixes.end();
+    if (f.time > max_time) return false;
+    for (std::size_t i = 0; i < kRiderRecentFixes; ++i)
+      if (times[i] == f.time && points[i] == f.point) return true;
+    return false;
   }
   void remember_fix(const position_fix& f) noexcept {
-    fixes[next_fix] = f;
-    fix_tags[next_fix] = fix_tag(f);
+    times[next_fix] = f.time;
+    points[next_fix] = f.point;
+    max_time = std::max(max_time, f.time);
     next_fix = static_cast<std::uint8_t>((next_fix + 1) % kRiderRecentFixes);
-    if (next_fix == 0) has_empty_ = false;
   }
-
- private:
-  static inline const std::uint32_t kEmptyTag = fix_tag(position_fix{});
-  bool has_empty_ = true;  // some entries were never written (they hold {0, (0, 0)})
 };
 
 // An order a rider delivers, with where its state lives: the partition and
