@@ -301,7 +301,7 @@ struct counters {
   }
 };
 
-struct order_partition {
+struct alignas(64) order_partition {  // own cache lines: no false sharing between partitions
   mutable std::mutex mu;
   slot_table<order_slot, order_key> orders;
   // Event fingerprints of orders that left the hot cache or were recovered
@@ -312,7 +312,7 @@ struct order_partition {
   std::uint64_t since_sweep = 0;
 };
 
-struct rider_partition {
+struct alignas(64) rider_partition {
   mutable std::mutex mu;
   slot_table<rider_slot, rider_key> riders;
 
