@@ -45,7 +45,8 @@ struct write_behind_options {
 class write_behind;
 
 // Room reserved in a write_behind for one write: hand it to push() or
-// release(); a ticket destroyed unused gives its room back.
+// release(); a ticket destroyed unused gives its room back. A ticket must
+// not outlive the write_behind it came from.
 class write_ticket {
  public:
   write_ticket() noexcept = default;
