@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <new>
+#include <numbers>
 #include <random>
 #include <string>
 #include <utility>
@@ -99,7 +100,7 @@ struct fleet {
     }
     const xiaoxiang::cheap_ruler ruler(39.95);
     for (int i = 0; i < (1 << 16); ++i) {
-      const double angle = u(rng) * 2 * M_PI;
+      const double angle = u(rng) * 2 * std::numbers::pi;
       moves.push_back({static_cast<std::uint32_t>(rng() % n),
                        {50.0 * std::cos(angle) / ruler.kx(), 50.0 * std::sin(angle) / ruler.ky()}});
     }
@@ -130,7 +131,6 @@ using bbox = bg::model::box<bpoint>;
 using bvalue = std::pair<bpoint, std::uint32_t>;
 
 struct ours {
-  static constexpr const char* name = "xiaoxiang";
   xiaoxiang::rider_index index;
   std::vector<xiaoxiang::nearby_rider> out;
 
@@ -299,54 +299,34 @@ void BM_RiderIndexMoveBatch64_Xiaoxiang(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
 }
 
+// Runs query(centre) over the centres; counts the results per query.
+template <class F>
+void run_queries(benchmark::State& state, F&& query) {
+  const fleet& f = the_fleet(static_cast<std::size_t>(state.range(0)));
+  std::size_t j = 0, found = 0;
+  for (auto _ : state) {
+    found += query(f.centres[j++ & (f.centres.size() - 1)]);
+    benchmark::DoNotOptimize(found);
+  }
+  state.counters["results"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+}
+
 template <class T>
 void BM_RiderIndexNearest(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const fleet& f = the_fleet(n);
-  T& t = instance<T>(n);
-  std::size_t j = 0, found = 0;
-  for (auto _ : state) {
-    found += t.nearest(f.centres[j++ & (f.centres.size() - 1)]);
-    benchmark::DoNotOptimize(found);
-  }
-  state.counters["results"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  T& t = instance<T>(static_cast<std::size_t>(state.range(0)));
+  run_queries(state, [&](geo_point c) { return t.nearest(c); });
 }
 
-void BM_RiderIndexNearestByDegrees_RtreeQuadratic(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const fleet& f = the_fleet(n);
-  auto& t = instance<rtree_quadratic>(n);
-  std::size_t j = 0, found = 0;
-  for (auto _ : state) {
-    found += t.nearest_by_degrees(f.centres[j++ & (f.centres.size() - 1)]);
-    benchmark::DoNotOptimize(found);
-  }
-  state.counters["results"] = static_cast<double>(found) / static_cast<double>(state.iterations());
-}
-
-void BM_RiderIndexNearestByDegrees_RtreeRstar(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const fleet& f = the_fleet(n);
-  auto& t = instance<rtree_rstar>(n);
-  std::size_t j = 0, found = 0;
-  for (auto _ : state) {
-    found += t.nearest_by_degrees(f.centres[j++ & (f.centres.size() - 1)]);
-    benchmark::DoNotOptimize(found);
-  }
-  state.counters["results"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+template <class T>
+void BM_RiderIndexNearestByDegrees(benchmark::State& state) {
+  T& t = instance<T>(static_cast<std::size_t>(state.range(0)));
+  run_queries(state, [&](geo_point c) { return t.nearest_by_degrees(c); });
 }
 
 template <class T>
 void BM_RiderIndexWithin(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const fleet& f = the_fleet(n);
-  T& t = instance<T>(n);
-  std::size_t j = 0, found = 0;
-  for (auto _ : state) {
-    found += t.within(f.centres[j++ & (f.centres.size() - 1)]);
-    benchmark::DoNotOptimize(found);
-  }
-  state.counters["results"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  T& t = instance<T>(static_cast<std::size_t>(state.range(0)));
+  run_queries(state, [&](geo_point c) { return t.within(c); });
 }
 
 // Heap bytes per rider of a freshly built index (riders inserted one by one,
@@ -383,8 +363,12 @@ void BM_RiderIndexMemory(benchmark::State& state) {
 XX_ALL(BM_RiderIndexMove);
 BENCHMARK(BM_RiderIndexMoveBatch64_Xiaoxiang)->Arg(100000);
 XX_ALL(BM_RiderIndexNearest);
-BENCHMARK(BM_RiderIndexNearestByDegrees_RtreeQuadratic)->Arg(100000);
-BENCHMARK(BM_RiderIndexNearestByDegrees_RtreeRstar)->Arg(100000);
+BENCHMARK_TEMPLATE(BM_RiderIndexNearestByDegrees, rtree_quadratic)
+    ->Name("BM_RiderIndexNearestByDegrees_RtreeQuadratic")
+    ->Arg(100000);
+BENCHMARK_TEMPLATE(BM_RiderIndexNearestByDegrees, rtree_rstar)
+    ->Name("BM_RiderIndexNearestByDegrees_RtreeRstar")
+    ->Arg(100000);
 XX_ALL(BM_RiderIndexWithin);
 XX_ALL(BM_RiderIndexMemory)->Iterations(1);
 

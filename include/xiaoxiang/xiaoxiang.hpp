@@ -9,6 +9,7 @@
 #include "xiaoxiang/geo/distance.hpp"
 #include "xiaoxiang/geo/geohash.hpp"
 #include "xiaoxiang/geo/polyline.hpp"
+#include "xiaoxiang/geo/rider_index.hpp"
 #include "xiaoxiang/order/event_json.hpp"
 #include "xiaoxiang/storage/memory_storage.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"

@@ -99,7 +99,7 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
 
   std::vector<nearby_rider> got;
   int queries = 0;
-  for (int step = 0; step < g.riders * 6; ++step) {
+  for (int step = 0; step < g.riders * 5; ++step) {
     const double op = u01(rng);
     const rider_id& r = ids[rng() % ids.size()];
     if (op < 0.55) {
@@ -175,26 +175,26 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
 }
 
 TEST(RiderIndex, MatchesBruteForceInBeijing) {
-  run_against_oracle({"beijing", 116.2, 116.6, 39.8, 40.1, 5000, 33, 1500}, 1);
-  run_against_oracle({"beijing dense", 116.38, 116.42, 39.89, 39.92, 3000, 33, 1500}, 2);
+  run_against_oracle({"beijing", 116.2, 116.6, 39.8, 40.1, 5000, 33, 800}, 1);
+  run_against_oracle({"beijing dense", 116.38, 116.42, 39.89, 39.92, 3000, 33, 800}, 2);
 }
 
 TEST(RiderIndex, MatchesBruteForceAcrossTheAntimeridian) {
-  run_against_oracle({"antimeridian", 179.96, -179.96, -17.0, -16.96, 8000, 33, 800}, 3);
+  run_against_oracle({"antimeridian", 179.96, -179.96, -17.0, -16.96, 8000, 33, 500}, 3);
 }
 
 TEST(RiderIndex, MatchesBruteForceNearThePoles) {
-  run_against_oracle({"north pole", -180.0, 180.0, 89.9, 90.0, 20000, 33, 500}, 4);
-  run_against_oracle({"south pole", -180.0, 180.0, -90.0, -89.95, 20000, 33, 500}, 5);
+  run_against_oracle({"north pole", -180.0, 180.0, 89.9, 90.0, 20000, 33, 350}, 4);
+  run_against_oracle({"south pole", -180.0, 180.0, -90.0, -89.95, 20000, 33, 350}, 5);
 }
 
 TEST(RiderIndex, MatchesBruteForceAtOtherCellSizes) {
-  run_against_oracle({"coarse grid", 116.2, 116.6, 39.8, 40.1, 8000, 20, 600}, 6);
-  run_against_oracle({"fine grid", 116.3, 116.5, 39.85, 40.0, 8000, 40, 600}, 7);
+  run_against_oracle({"coarse grid", 116.2, 116.6, 39.8, 40.1, 8000, 20, 400}, 6);
+  run_against_oracle({"fine grid", 116.3, 116.5, 39.85, 40.0, 8000, 40, 400}, 7);
   // Sparse riders across a whole continent with the largest radius: the
   // tile walk and the ring budget take over from the ring search.
-  run_against_oracle({"sparse", 100.0, 120.0, 20.0, 45.0, rider_index_max_radius_m, 33, 400}, 8);
-  run_against_oracle({"equator", -0.05, 0.05, -0.05, 0.05, 5000, 31, 600}, 9);
+  run_against_oracle({"sparse", 100.0, 120.0, 20.0, 45.0, rider_index_max_radius_m, 33, 300}, 8);
+  run_against_oracle({"equator", -0.05, 0.05, -0.05, 0.05, 5000, 31, 400}, 9);
 }
 
 TEST(RiderIndex, GridCellsFollowGeohashBorderConventions) {
