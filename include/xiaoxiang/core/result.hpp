@@ -20,9 +20,9 @@ class [[nodiscard]] result {
 
   result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   result(errc code, const char* field = nullptr) noexcept  // NOLINT
-      : code_(make_error_code(code)), field_(field) {}
+      : code_(static_cast<int>(code)), category_(&error_category()), field_(field) {}
   result(std::error_code code, const char* field = nullptr) noexcept  // NOLINT
-      : code_(code), field_(field) {
+      : code_(code.value()), category_(&code.category()), field_(field) {
     assert(code && "a failed result needs a non-zero code");
   }
 
@@ -39,15 +39,21 @@ class [[nodiscard]] result {
   const T* operator->() const { return &value(); }
 
   // The code of a failure; a default (zero) error_code when ok().
-  std::error_code error() const noexcept { return code_; }
+  std::error_code error() const noexcept {
+    return category_ ? std::error_code(code_, *category_) : std::error_code();
+  }
   // The field a failure concerns ("lat", "orderId"), or nullptr.
   const char* field() const noexcept { return field_; }
   // "lat: latitude is NaN, infinite or outside [-90, 90]"; "" when ok().
-  std::string message() const { return ok() ? std::string() : describe(code_, field_); }
+  std::string message() const { return ok() ? std::string() : describe(error(), field_); }
 
  private:
+  // The code as value + category rather than a std::error_code: a default
+  // error_code calls the out-of-line std::system_category(), which would
+  // cost every successful result on hot paths (GeoHash encode, id checks).
   std::optional<T> value_;
-  std::error_code code_;
+  int code_ = 0;
+  const std::error_category* category_ = nullptr;
   const char* field_ = nullptr;
 };
 
