@@ -23,27 +23,38 @@ void append_int(std::string& out, Int v) {
   out.append(buf, r.ptr);
 }
 
-// Fixed 6 decimals, as the DECIMAL(10,6) columns store them: rounded to
-// micro-degrees in integers, so the text is exact and needs no locale.
-void append_micro_degrees(std::string& out, double degrees) {
-  if (!std::isfinite(degrees)) {
-    out.append("null");
-    return;
-  }
-  const long long micro = std::llround(degrees * 1e6);
-  const unsigned long long mag =
-      micro < 0 ? 0ull - static_cast<unsigned long long>(micro) : static_cast<unsigned long long>(micro);
-  if (micro < 0) out.push_back('-');
-  append_int(out, mag / 1000000ull);
-  char frac[7];
-  unsigned long long rest = mag % 1000000ull;
-  for (int i = 5; i >= 0; --i) {
+// `v` with `digits` decimals from integer arithmetic (exact text, no
+// locale); `trim` drops trailing zeros of the fraction (4.5, not 4.500).
+// Requires: |v| * 10^digits fits in a long long.
+void append_fixed(std::string& out, double v, int digits, bool trim) {
+  unsigned long long scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  const long long scaled = std::llround(v * static_cast<double>(scale));
+  const unsigned long long mag = scaled < 0 ? 0ull - static_cast<unsigned long long>(scaled)
+                                            : static_cast<unsigned long long>(scaled);
+  if (scaled < 0) out.push_back('-');
+  append_int(out, mag / scale);
+  char frac[20];
+  unsigned long long rest = mag % scale;
+  for (int i = digits - 1; i >= 0; --i) {
     frac[i] = static_cast<char>('0' + rest % 10);
     rest /= 10;
   }
-  frac[6] = '\0';
+  auto n = static_cast<std::size_t>(digits);
+  if (trim)
+    while (n > 0 && frac[n - 1] == '0') --n;
+  if (n == 0) return;
   out.push_back('.');
-  out.append(frac, 6);
+  out.append(frac, n);
+}
+
+// Coordinates with 6 decimals, as the DECIMAL(10,6) columns store them.
+void append_micro_degrees(std::string& out, double degrees) {
+  if (!std::isfinite(degrees) || std::abs(degrees) > 1e6) {
+    out.append("null");
+    return;
+  }
+  append_fixed(out, degrees, 6, false);
 }
 
 // Alert values (metres, minutes) with 3 decimals: fixed precision keeps the
@@ -55,19 +66,7 @@ void append_alert_value(std::string& out, double v) {
     out.append("null");
     return;
   }
-  const long long milli = std::llround(v * 1e3);
-  const unsigned long long mag =
-      milli < 0 ? 0ull - static_cast<unsigned long long>(milli) : static_cast<unsigned long long>(milli);
-  if (milli < 0) out.push_back('-');
-  append_int(out, mag / 1000ull);
-  const unsigned long long frac = mag % 1000ull;
-  if (frac != 0) {
-    const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
-                            static_cast<char>('0' + frac / 10 % 10), static_cast<char>('0' + frac % 10)};
-    std::size_t n = 4;
-    while (digits[n - 1] == '0') --n;  // 4.5, not 4.500
-    out.append(digits, n);
-  }
+  append_fixed(out, v, 3, true);
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid
@@ -161,6 +160,33 @@ void append_key(std::string& out, std::string_view key) {
 }
 
 }  // namespace
+
+void apply_delta(tracking_state& base, const tracking_state& delta, std::uint32_t changed) {
+  base.order = delta.order;
+  base.version = delta.version;
+  if (changed & field::status) base.status = delta.status;
+  if (changed & field::position) {
+    base.position = delta.position;
+    base.has_position = delta.has_position;
+  }
+  if (changed & field::address) base.address = delta.address;
+  if (changed & field::operator_info) {
+    base.operator_id = delta.operator_id;
+    base.op_type = delta.op_type;
+  }
+  if (changed & field::create_time) base.create_time = delta.create_time;
+  if (changed & field::eta) {
+    base.eta_seconds = delta.eta_seconds;
+    base.eta_p90_seconds = delta.eta_p90_seconds;
+  }
+  if (changed & field::alerts) base.alerts = delta.alerts;
+  if (changed & field::rider) base.rider = delta.rider;
+  if (changed & field::picking) base.stage = delta.stage;
+  if (changed & field::user) {
+    base.user = delta.user;
+    base.warehouse = delta.warehouse;
+  }
+}
 
 const char* message_kind_name(message_kind k) noexcept {
   return k == message_kind::snapshot ? "snapshot" : "delta";

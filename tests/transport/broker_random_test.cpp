@@ -17,7 +17,6 @@
 namespace xiaoxiang {
 namespace {
 
-using testing::apply_fields;
 using testing::make_id;
 using testing::same_fields;
 
@@ -216,7 +215,7 @@ class broker_oracle_run {
       ASSERT_EQ(m.version, c.version + 1) << "gap in " << o.current.order.view();
       EXPECT_EQ(d->changed, truth.changed) << "a delta carries exactly the changed keys";
       EXPECT_TRUE(same_fields(truth.state, d->state, truth.changed, true));
-      apply_fields(c.state, d->state, d->changed);
+      apply_delta(c.state, d->state, d->changed);
       if (d->changed == field::all) c.state_known = true;
       if (c.state_known) {
         EXPECT_TRUE(same_fields(truth.state, c.state, field::all, true));

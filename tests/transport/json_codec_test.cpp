@@ -145,6 +145,20 @@ TEST(JsonCodec, AlertValuesHaveAtMostThreeDecimals) {
   EXPECT_TRUE(std::isnan(d->state.alerts[0].value));
 }
 
+TEST(JsonCodec, ApplyDeltaCopiesOnlyTheChangedGroups) {
+  tracking_state base = full_state();
+  tracking_state delta;
+  delta.order = base.order;
+  delta.version = 8;
+  delta.status = order_status::completed;
+  delta.address = "changed but not flagged";
+  apply_delta(base, delta, field::status);
+  EXPECT_EQ(base.version, 8u);
+  EXPECT_EQ(base.status, order_status::completed);
+  EXPECT_EQ(base.address, full_state().address);
+  EXPECT_EQ(base.rider, full_state().rider);
+}
+
 TEST(JsonCodec, RiderPosition) {
   std::string out;
   encode_rider_position(make_id("R7"), {1764071100123, {116.4, 39.9}}, out);

@@ -84,34 +84,6 @@ inline ::testing::AssertionResult same_fields(const tracking_state& want, const 
   return ::testing::AssertionSuccess();
 }
 
-// Applies the keys of `changed` from `delta` onto `base` (what a client does).
-inline void apply_fields(tracking_state& base, const tracking_state& delta, std::uint32_t changed) {
-  base.order = delta.order;
-  base.version = delta.version;
-  if (changed & field::status) base.status = delta.status;
-  if (changed & field::position) {
-    base.position = delta.position;
-    base.has_position = delta.has_position;
-  }
-  if (changed & field::address) base.address = delta.address;
-  if (changed & field::operator_info) {
-    base.operator_id = delta.operator_id;
-    base.op_type = delta.op_type;
-  }
-  if (changed & field::create_time) base.create_time = delta.create_time;
-  if (changed & field::eta) {
-    base.eta_seconds = delta.eta_seconds;
-    base.eta_p90_seconds = delta.eta_p90_seconds;
-  }
-  if (changed & field::alerts) base.alerts = delta.alerts;
-  if (changed & field::rider) base.rider = delta.rider;
-  if (changed & field::picking) base.stage = delta.stage;
-  if (changed & field::user) {
-    base.user = delta.user;
-    base.warehouse = delta.warehouse;
-  }
-}
-
 // Changes the fields of `changed` in `s` to random valid values.
 inline void randomize_fields(tracking_state& s, std::uint32_t changed, std::mt19937_64& rng) {
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };

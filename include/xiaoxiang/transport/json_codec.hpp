@@ -35,6 +35,11 @@ struct decoded_update {
   std::uint32_t changed = 0;  // field::* bits of the keys present
 };
 
+// Applies the keys of `changed` (and orderId, version) from `delta` onto
+// `base`: what a client does with a decoded delta, and how the broker keeps
+// its stored state.
+void apply_delta(tracking_state& base, const tracking_state& delta, std::uint32_t changed);
+
 // Largest text decode_update_json accepts (bytes); beyond it errc::too_large.
 inline constexpr std::size_t kMaxUpdateJsonBytes = 64 * 1024;
 
