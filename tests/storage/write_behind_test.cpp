@@ -1,5 +1,7 @@
 #include "xiaoxiang/storage/write_behind.hpp"
 
+#include "forwarding_storage.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -56,7 +58,7 @@ using namespace std::chrono_literals;
 
 // A storage double: keeps every batch it commits, can hold commits until
 // released, and can be told to throw.
-class scripted_storage final : public storage {
+class scripted_storage final : public forwarding_storage {
  public:
   void commit(const write_batch& batch) override {
     std::unique_lock lock(mutex_);
@@ -67,17 +69,6 @@ class scripted_storage final : public storage {
     if (throw_other_) throw std::runtime_error("driver exploded");
     batches_.push_back(batch);
     inner_.commit(batch);
-  }
-  std::optional<order> load_order(const order_id& id) override { return inner_.load_order(id); }
-  recovery_state recover(timestamp_ms since) override { return inner_.recover(since); }
-  std::vector<tracking_record> trajectory(const order_id& id) override {
-    return inner_.trajectory(id);
-  }
-  std::vector<tracking_record> records_since(const order_id& id, std::uint64_t v) override {
-    return inner_.records_since(id, v);
-  }
-  std::vector<order> orders_of_user(const user_id& user) override {
-    return inner_.orders_of_user(user);
   }
 
   void block() {
@@ -110,7 +101,6 @@ class scripted_storage final : public storage {
   std::atomic<bool> throw_storage_error_{false};
   std::atomic<bool> throw_other_{false};
   std::vector<write_batch> batches_;
-  memory_storage inner_;
 };
 
 // Reserves and pushes one write of `n` records of `key` with versions

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "event_builder.hpp"
+#include "forwarding_storage.hpp"
 #include "recording_publisher.hpp"
 #include "xiaoxiang/storage/memory_storage.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"
@@ -330,7 +331,7 @@ TEST_F(TrackerTest, TerminalOrdersLeaveTheHotCacheAndAreServedFromStorage) {
 
 // A storage whose commits wait until the test opens the gate: fills the
 // write-behind queue so that back-pressure can be observed.
-class gated_storage final : public storage {
+class gated_storage final : public testing::forwarding_storage {
  public:
   void commit(const write_batch& batch) override {
     std::unique_lock lock(mu_);
@@ -342,18 +343,8 @@ class gated_storage final : public storage {
     open_ = true;
     cv_.notify_all();
   }
-  std::optional<order> load_order(const order_id& id) override { return inner_.load_order(id); }
-  recovery_state recover(timestamp_ms since) override { return inner_.recover(since); }
-  std::vector<tracking_record> trajectory(const order_id& id) override {
-    return inner_.trajectory(id);
-  }
-  std::vector<tracking_record> records_since(const order_id& id, std::uint64_t v) override {
-    return inner_.records_since(id, v);
-  }
-  std::vector<order> orders_of_user(const user_id& u) override { return inner_.orders_of_user(u); }
 
  private:
-  memory_storage inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
