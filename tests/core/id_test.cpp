@@ -39,9 +39,8 @@ TEST(Id, RejectsOverLong) {
 }
 
 TEST(Id, RejectsCharactersUnsafeInTopicsAndHeaders) {
-  for (const char* bad : {"a/b", "a b", "a\nb", "a:b\r", "é", "a\"b", "a{b}", std::string("a\0b", 3).c_str()}) {
+  for (const char* bad : {"a/b", "a b", "a\nb", "a:b\r", "é", "a\"b", "a{b}"}) {
     const auto made = id::make(bad);
-    if (std::string(bad) == "a") continue;  // the NUL case truncates to "a" through c_str()
     ASSERT_FALSE(made.ok()) << bad;
     EXPECT_EQ(made.error(), errc::invalid_id_character) << bad;
   }
