@@ -149,6 +149,21 @@ int run(invocation& call) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
+  // A watcher per order, as the customer's app would be: subscribed to the
+  // order's topic from its creation; the view shows the latest message.
+  std::atomic<std::uint64_t> received{0};
+  std::mutex last_mu;
+  std::string last_message;
+  std::vector<subscription> watchers;  // declared last: unsubscribed first
+  auto watch = [&](const order_id& order) {
+    auto sub = hub.subscribe(order_topic(order), std::nullopt, [&](const message_view& m) {
+      received.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(last_mu);
+      last_message.assign(m.body.substr(0, 160));
+    });
+    if (sub) watchers.push_back(std::move(*sub));
+  };
+
   tally counts;
   std::vector<std::string> anomalies;  // lines for the view, newest last
   std::size_t truth_seen = 0;
@@ -181,6 +196,7 @@ int run(invocation& call) {
         r = engine.ingest(item.ev);
       }
       ++counts.events;
+      if (r.accepted() && item.ev.kind == event_kind::order_created) watch(item.ev.order);
       switch (r.status) {
         case ingest_status::accepted: ++counts.accepted; break;
         case ingest_status::duplicate: ++counts.duplicates; break;
@@ -214,9 +230,13 @@ int run(invocation& call) {
             << counts.duplicates << "  rejected " << counts.rejected << "   "
             << static_cast<std::uint64_t>(static_cast<double>(counts.events) / std::max(elapsed, 1e-3))
             << " events/s\n";
-      frame << "pushed " << hub.metrics().deliveries << " messages   durable seq "
-            << engine.durable_sequence() << "   backlog " << engine.metrics().storage_backlog
-            << " records\n\n";
+      frame << "watchers " << watchers.size() << "   messages pushed " << received.load()
+            << "   durable seq " << engine.durable_sequence() << "   backlog "
+            << engine.metrics().storage_backlog << " records\n";
+      {
+        std::lock_guard lock(last_mu);
+        frame << "last pushed: " << last_message << "\n\n";
+      }
       frame << "injected anomalies (simulator ground truth; detectors arrive with the ETA/anomaly"
                " layer):\n";
       const std::size_t first = anomalies.size() > 8 ? anomalies.size() - 8 : 0;
@@ -241,8 +261,8 @@ int run(invocation& call) {
   const tracker_metrics m = engine.metrics();
   out << "  versions produced " << m.order_updates << ", records stored " << m.records
       << ", fixes dropped from batches " << m.fixes_rejected << "\n";
-  out << "  messages pushed to subscribers " << hub.metrics().deliveries << ", encoded "
-      << hub.metrics().encodes << "\n";
+  out << "  watchers " << watchers.size() << ", messages pushed to them " << received.load()
+      << ", encoded " << hub.metrics().encodes << "\n";
   out << "  injected anomalies " << city.ground_truth().size() << "\n";
   out << "orders by status:\n";
   print_statuses(out, pub.by_status());
