@@ -22,6 +22,16 @@ check "replay shows the whole lifecycle" "grep -q '1 PendingPayment' '$work/repl
 "$bin" replay --db "$work/demo.sqlite" --order "$order" --format csv >"$work/csv" 2>&1
 check "replay csv has a header and versions in order" "head -1 '$work/csv' | grep -q '^version,create_time' && [ \"\$(tail -n +2 '$work/csv' | cut -d, -f1 | sort -n | head -1)\" = 1 ]"
 
+# Ctrl-C (SIGINT) stops cleanly and leaves a consistent database.
+"$bin" demo --headless --duration 120 --speed 0 --riders 20 --db "$work/int.sqlite" >"$work/int" 2>&1 &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid; code=$?
+check "SIGINT stops the demo with exit 0" "[ $code -eq 0 ] && grep -q '^stopped.' '$work/int'"
+order=$(sed -n 's/.*--order \([A-Za-z0-9_.:-]*\)$/\1/p' "$work/int")
+check "the interrupted database replays" "[ -n '$order' ] && '$bin' replay --db '$work/int.sqlite' --order '$order' >/dev/null"
+
 "$bin" demo --duration abc >/dev/null 2>"$work/err"; code=$?
 check "bad --duration is a usage error naming the option" "[ $code -eq 2 ] && grep -q -- '--duration' '$work/err'"
 "$bin" demo --db /nonexistent/dir/x.sqlite --headless --duration 1 >/dev/null 2>"$work/err"; code=$?
