@@ -156,6 +156,7 @@ status_result read_group(in_archive& ar, std::uint32_t bit, tracking_state& s) {
       if (n > kMaxAddressBytes) return {errc::invalid_field, "address"};
       char text[kMaxAddressBytes];
       if (n != 0) ar(cereal::binary_data(text, n));
+      if (!is_valid_utf8(std::string_view(text, n))) return {errc::invalid_field, "address"};
       s.address.assign(text, n);
       return {};
     }

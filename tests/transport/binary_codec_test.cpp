@@ -131,6 +131,20 @@ TEST(BinaryCodecErrors, Envelope) {
   expect_rejected(huge_version.b, errc::invalid_field, "version");
 }
 
+// An address must be valid UTF-8, as in JSON: otherwise the JSON form of a
+// binary message (bad bytes widened to U+FFFD) could exceed 255 bytes and be
+// refused by the JSON decoder (found by fuzz_binary_codec).
+TEST(BinaryCodecErrors, AddressMustBeUtf8) {
+  const std::string bad = "x\xff\xfe";
+  std::string in = bytes::delta(field::address).u16(static_cast<unsigned>(bad.size())).b + bad;
+  expect_rejected(in, errc::invalid_field, "address");
+  const std::string good = "朝阳区";
+  in = bytes::delta(field::address).u16(static_cast<unsigned>(good.size())).b + good;
+  const auto d = decode_update_binary(in);
+  ASSERT_TRUE(d.ok()) << d.message();
+  EXPECT_EQ(d->state.address, good);
+}
+
 TEST(BinaryCodecErrors, EveryPrefixIsTruncated) {
   std::string full;
   encode_snapshot_binary(full_state(), full);
