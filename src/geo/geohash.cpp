@@ -1,4 +1,5 @@
 #include "xiaoxiang/geo/geohash.hpp"
+#include "xiaoxiang/geo/detail/bit_interleave.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -57,29 +58,11 @@ inline std::uint64_t top30(double v, double scale, double eps) noexcept {
   return static_cast<std::uint64_t>(t + (std::int64_t{1} << 45)) >> 16;
 }
 
-// Bit i of x moves to bit 2i (x < 2^32): the magic-number spreading.
-inline std::uint64_t spread(std::uint64_t x) noexcept {
-  x &= 0xFFFFFFFFull;
-  x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
-  x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
-  x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
-  x = (x | (x << 2)) & 0x3333333333333333ull;
-  x = (x | (x << 1)) & 0x5555555555555555ull;
-  return x;
-}
+// Magic-number bit interleaving (shared with the rider index).
+using detail::compact_bits;
+using detail::spread_bits;
 
-// Inverse of spread: bit 2i of x moves to bit i.
-inline std::uint64_t compact(std::uint64_t x) noexcept {
-  x &= 0x5555555555555555ull;
-  x = (x | (x >> 1)) & 0x3333333333333333ull;
-  x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0Full;
-  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFull;
-  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFull;
-  x = (x | (x >> 16)) & 0x00000000FFFFFFFFull;
-  return x;
-}
-
-// spread() of every 10-bit value: three lookups spread 30 bits in fewer
+// spread_bits() of every 10-bit value: three lookups spread 30 bits in fewer
 // instructions than the five magic-number rounds.
 constexpr std::array<std::uint32_t, 1024> make_spread_table() {
   std::array<std::uint32_t, 1024> table{};
@@ -131,14 +114,14 @@ inline axes split(geohash_int h) noexcept {
   const std::uint64_t b60 = h.bits << (geohash_max_bits - n);
   const int lon_bits = (n + 1) / 2;
   const int lat_bits = n / 2;
-  return {compact(b60 >> 1) >> (30 - lon_bits), compact(b60) >> (30 - lat_bits), lon_bits,
+  return {compact_bits(b60 >> 1) >> (30 - lon_bits), compact_bits(b60) >> (30 - lat_bits), lon_bits,
           lat_bits};
 }
 
 inline geohash_int join(const axes& a) noexcept {
   const int n = a.lon_bits + a.lat_bits;
   const std::uint64_t b60 =
-      (spread(a.ilon << (30 - a.lon_bits)) << 1) | spread(a.ilat << (30 - a.lat_bits));
+      (spread_bits(a.ilon << (30 - a.lon_bits)) << 1) | spread_bits(a.ilat << (30 - a.lat_bits));
   return {b60 >> (geohash_max_bits - n), n};
 }
 

@@ -1,4 +1,5 @@
 #include "xiaoxiang/geo/rider_index.hpp"
+#include "xiaoxiang/geo/detail/bit_interleave.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -114,30 +115,14 @@ std::uint64_t hash_id(const rider_id& r) noexcept {
 
 std::uint64_t hash_tile(std::uint64_t key) noexcept { return mix(key); }
 
-std::uint64_t spread(std::uint64_t x) noexcept {
-  x &= 0x3FFFFFFFULL;
-  x = (x | (x << 16)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x << 8)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x << 2)) & 0x3333333333333333ULL;
-  x = (x | (x << 1)) & 0x5555555555555555ULL;
-  return x;
-}
-
-std::uint64_t compact(std::uint64_t x) noexcept {
-  x &= 0x5555555555555555ULL;
-  x = (x | (x >> 1)) & 0x3333333333333333ULL;
-  x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x >> 16)) & 0x00000000FFFFFFFFULL;
-  return x;
-}
+// Cells are interleaved as GeoHash does (shared with geohash.cpp).
+using detail::compact_bits;
+using detail::spread_bits;
 
 // The GeoHash of column x (lon_bits bits) and row y (lat_bits bits).
 geohash_int join(std::uint64_t x, int lon_bits, std::uint64_t y, int lat_bits) noexcept {
   const std::uint64_t bits =
-      lon_bits == lat_bits ? (spread(x) << 1) | spread(y) : spread(x) | (spread(y) << 1);
+      lon_bits == lat_bits ? (spread_bits(x) << 1) | spread_bits(y) : spread_bits(x) | (spread_bits(y) << 1);
   return {bits, lon_bits + lat_bits};
 }
 
@@ -808,8 +793,8 @@ result<std::size_t> rider_index::count_in_cell(geohash_int h) const {
   const int hl = (n + 1) / 2;
   const int ha = n / 2;
   const std::uint64_t b60 = h.bits << (geohash_max_bits - n);
-  const std::uint64_t hx = compact(b60 >> 1) >> (30 - hl);
-  const std::uint64_t hy = compact(b60) >> (30 - ha);
+  const std::uint64_t hx = compact_bits(b60 >> 1) >> (30 - hl);
+  const std::uint64_t hy = compact_bits(b60) >> (30 - ha);
   if (n <= cell_bits()) {
     query_box box;
     box.cx_lo = static_cast<std::int64_t>(hx << (lon_bits_ - hl));
