@@ -121,6 +121,10 @@ int run(invocation& call) {
     call.err << "xiaoxiang demo: " << opts.error() << "\n";
     return exit_usage;
   }
+  // Ctrl-C from here on stops cleanly (the loop checks g_stop, then flushes).
+  g_stop.store(false);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   const bool headless = opts.has("headless");
   const std::string db_path = opts.get("db").value_or(
       (std::filesystem::temp_directory_path() / "xiaoxiang-demo.sqlite").string());
@@ -144,10 +148,6 @@ int run(invocation& call) {
   broker hub(broker_options{.time_source = &clock});
   demo_publisher pub(hub);
   tracker engine(tracker_options{}, &db, &pub, &clock);
-
-  g_stop.store(false);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 
   // A watcher per order, as the customer's app would be: subscribed to the
   // order's topic from its creation; the view shows the latest message.

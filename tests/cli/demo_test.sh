@@ -25,7 +25,9 @@ check "replay csv has a header and versions in order" "head -1 '$work/csv' | gre
 # Ctrl-C (SIGINT) stops cleanly and leaves a consistent database.
 "$bin" demo --headless --duration 120 --speed 0 --riders 20 --db "$work/int.sqlite" >"$work/int" 2>&1 &
 pid=$!
-sleep 2
+# Wait until it runs (the database exists), however slow the machine.
+for _ in $(seq 1 300); do [ -e "$work/int.sqlite" ] && break; sleep 0.1; done
+sleep 1
 kill -INT $pid
 wait $pid; code=$?
 check "SIGINT stops the demo with exit 0" "[ $code -eq 0 ] && grep -q '^stopped.' '$work/int'"
