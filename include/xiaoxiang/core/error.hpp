@@ -73,6 +73,32 @@ enum class errc : int {
   unsupported_format_version = 606, // binary message of an unknown format version
   trailing_bytes = 607,          // bytes after the end of a binary message
   too_large = 608,               // input larger than the configured limit
+
+  // stomp 700..749: STOMP 1.2 frames (700..719) and sessions (720..749)
+  stomp_unknown_command = 700,        // the command line is not a STOMP command
+  stomp_invalid_header = 701,         // header line without ':', empty name, or a bare CR
+  stomp_invalid_escape = 702,         // undefined escape in a header (1.2: only \r \n \c \\)
+  stomp_invalid_content_length = 703, // content-length is not a decimal byte count
+  stomp_missing_null = 704,           // the body of content-length bytes is not followed by NUL
+  stomp_body_not_allowed = 705,       // a body on a frame whose command has none
+  stomp_frame_too_large = 706,        // frame above the limit max_frame_bytes
+  stomp_too_many_headers = 707,       // more headers than max_headers
+  stomp_header_line_too_long = 708,   // a command or header line above max_header_line_bytes
+  stomp_body_too_large = 709,         // body above max_body_bytes
+  stomp_not_connected = 720,          // a frame before CONNECT
+  stomp_already_connected = 721,      // a second CONNECT
+  stomp_unsupported_version = 722,    // no common protocol version (accept-version)
+  stomp_missing_header = 723,         // a required header is absent
+  stomp_invalid_header_value = 724,   // a header's value is outside its domain
+  stomp_unexpected_command = 725,     // a server command (MESSAGE, ...) from a client
+  stomp_unknown_destination = 726,    // SUBSCRIBE/SEND destination is not served
+  stomp_too_many_subscriptions = 727, // subscriptions above max_subscriptions
+  stomp_duplicate_subscription = 728, // SUBSCRIBE with an id in use on the connection
+  stomp_unknown_subscription = 729,   // UNSUBSCRIBE of an id not subscribed
+  stomp_send_not_accepted = 730,      // SEND to /app/tracking on a server without a tracker
+  stomp_unknown_transaction = 731,    // COMMIT/ABORT/SEND of a transaction not begun (or begun twice)
+  stomp_heartbeat_timeout = 732,      // the peer was silent beyond the negotiated heart-beat
+  stomp_connect_timeout = 733,        // no CONNECT within the allowed time
 };
 
 // The category behind std::error_code for errc; name() is "xiaoxiang".
