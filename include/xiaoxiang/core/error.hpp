@@ -74,6 +74,11 @@ enum class errc : int {
   trailing_bytes = 607,          // bytes after the end of a binary message
   too_large = 608,               // input larger than the configured limit
 
+  // anomaly 800..899: detector inputs and options
+  size_mismatch = 800,           // parallel arrays (times, points) differ in length
+  times_not_increasing = 801,    // times not strictly increasing where required
+  invalid_detector_option = 802, // a detector option is NaN, negative or out of range
+
   // stomp 700..749: STOMP 1.2 frames (700..719) and sessions (720..749)
   stomp_unknown_command = 700,        // the command line is not a STOMP command
   stomp_invalid_header = 701,         // header line without ':', empty name, or a bare CR
