@@ -1,0 +1,84 @@
+// @stomp/stompjs over sockjs-client in Node against the live sim: every
+// version of an order in order, on websocket and with websocket disabled
+// (xhr-streaming, xhr-polling); resume with x-since-version; two clients
+// see only their own orders; the article's Vue snippet as written.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SockJS, Stomp, activeOrders, base, getJson, harness, sleep } from './support/env.mjs';
+
+const MESSAGES = 6;  // per order: a snapshot, then deltas
+
+function checkStream(list, orderId, subscription) {
+  assert.ok(list.length >= MESSAGES, `${orderId}: ${list.length} messages, wanted ${MESSAGES}`);
+  assert.equal(list[0].type, 'snapshot', 'a subscription without a version starts with a snapshot');
+  assert.equal(harness.gapless(list), '', `${orderId}: versions ${list.map((m) => m.version)}`);
+  const ids = new Set();
+  for (const m of list) {
+    assert.equal(m.orderId, orderId);
+    assert.equal(m.destination, '/topic/orders/' + orderId);
+    assert.equal(m.subscription, subscription);
+    assert.match(m.contentType ?? '', /^application\/json/);
+    assert.ok(m.messageId && !ids.has(m.messageId), 'message-id present and unique');
+    ids.add(m.messageId);
+  }
+}
+
+for (const [name, transports] of [['websocket', ['websocket']], ['xhr-streaming', ['xhr-streaming']], ['xhr-polling', ['xhr-polling']]]) {
+  test(`every version of a delivering order, in order, over ${name}`, async () => {
+    const [order] = await activeOrders(1);
+    const r = await harness.stompCollect(SockJS, Stomp, base + '/ws', transports, [order.orderId], MESSAGES, 60000);
+    assert.equal(r.transport, name);
+    assert.equal(r.connectedHeaders.version, '1.2');
+    assert.ok(r.connectedHeaders['heart-beat'], 'CONNECTED carries heart-beat');
+    checkStream(r.orders[order.orderId], order.orderId, 'sub-' + order.orderId);
+    // What the client holds is what the server holds (or it moved on since).
+    const last = r.orders[order.orderId].at(-1).version;
+    const snap = await getJson(`/api/orders/${order.orderId}`);
+    assert.ok(snap.version >= last, `HTTP snapshot v${snap.version} behind the stream v${last}`);
+  });
+}
+
+test('two subscribers with different orders get only their own', async () => {
+  const [a, b] = await activeOrders(2);
+  const [ra, rb] = await Promise.all([
+    harness.stompCollect(SockJS, Stomp, base + '/ws', null, [a.orderId], MESSAGES, 60000),
+    harness.stompCollect(SockJS, Stomp, base + '/ws', null, [b.orderId], MESSAGES, 60000),
+  ]);
+  checkStream(ra.orders[a.orderId], a.orderId, 'sub-' + a.orderId);
+  checkStream(rb.orders[b.orderId], b.orderId, 'sub-' + b.orderId);
+});
+
+test('resume with x-since-version: the missed deltas, then live, no gap', async () => {
+  const [order] = await activeOrders(1);
+  const id = order.orderId;
+  const first = await harness.stompCollect(SockJS, Stomp, base + '/ws', null, [id], 3, 60000);
+  const seen = first.orders[id].at(-1).version;
+  await sleep(2500);  // the sim moves on while this client is away
+  const again = await harness.stompCollect(SockJS, Stomp, base + '/ws', null, [id], 4, 60000, { [id]: seen });
+  const list = again.orders[id];
+  assert.ok(list.length >= 4);
+  assert.equal(list[0].type, 'delta', 'a recent version resumes with deltas, not a snapshot');
+  assert.equal(list[0].version, seen + 1);
+  assert.equal(harness.gapless(list, seen), '', `versions ${list.map((m) => m.version)} after v${seen}`);
+});
+
+test('the article\'s Vue snippet, unmodified, reads tracking.longitude/latitude/status', async () => {
+  const [order] = await activeOrders(1);
+  const tracking = await harness.withTimeout(new Promise((resolve) => {
+    const socket = new SockJS(base + '/ws');
+    const stompClient = Stomp.Stomp.over(socket);
+    stompClient.debug = () => {};
+    stompClient.connect({}, function (frame) {
+      assert.equal(frame.command, 'CONNECTED');
+      stompClient.subscribe(`/topic/orders/${order.orderId}`, function (response) {
+        const t = JSON.parse(response.body);
+        stompClient.disconnect();
+        resolve(t);
+      });
+    });
+  }), 30000, 'Stomp.over(new SockJS(/ws))');
+  assert.equal(tracking.orderId, order.orderId);
+  assert.ok([1, 2, 3, 4, 5].includes(tracking.status));
+  assert.equal(typeof tracking.longitude, 'number');
+  assert.equal(typeof tracking.latitude, 'number');
+});
