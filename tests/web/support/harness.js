@@ -37,8 +37,10 @@
       const sock = new SockJS(url, null, { transports: [transport], timeout: timeoutMs });
       const got = [];
       let opened = false;
+      let name = null;  // sockjs-client forgets its transport on close
       sock.onopen = () => {
         opened = true;
+        name = sock.transport;
         for (const m of ECHO_MESSAGES) sock.send(m);
       };
       sock.onmessage = (e) => {
@@ -51,7 +53,7 @@
           return;
         }
         const echoed = got.length === ECHO_MESSAGES.length && got.every((m, i) => m === ECHO_MESSAGES[i]);
-        resolve({ transport: sock.transport, echoed, received: got.length, closeCode: e.code, closeReason: e.reason });
+        resolve({ transport: name, echoed, received: got.length, closeCode: e.code, closeReason: e.reason });
       };
     }), timeoutMs + 2000, `echo over ${transport}`);
   }
@@ -63,8 +65,9 @@
     return withTimeout(new Promise((resolve) => {
       const sock = new SockJS(url, null, { transports: [transport], timeout: timeoutMs });
       let opened = false;
-      sock.onopen = () => { opened = true; };
-      sock.onclose = (e) => resolve({ opened, transport: sock.transport, code: e.code, reason: e.reason });
+      let name = null;
+      sock.onopen = () => { opened = true; name = sock.transport; };
+      sock.onclose = (e) => resolve({ opened, transport: name, code: e.code, reason: e.reason });
     }), timeoutMs + 2000, `close over ${transport}`);
   }
 
