@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all setup configure build test test-fast test-asan demo bench fuzz clean
+.PHONY: all setup configure build test test-fast test-asan demo live bench fuzz clean
 
 all: build
 
@@ -43,7 +43,14 @@ test-asan: setup
 	  ctest -j $(JOBS) --output-on-failure -L unit --timeout 900
 
 demo: build
+	@echo "demo: the live map (docs/web.md) is 'make live', then open http://127.0.0.1:$(LIVE_PORT)/"
 	$(BUILD)/bin/xiaoxiang demo --db $(BUILD)/demo.sqlite $(DEMO_ARGS)
+
+# The dispatch console (docs/web.md): the sim served with the live page.
+LIVE_PORT ?= 8080
+live: build
+	@echo "live: open http://127.0.0.1:$(LIVE_PORT)/ in a browser (Ctrl-C stops)"
+	$(BUILD)/bin/xiaoxiang serve --port $(LIVE_PORT) --sim --sim-speed 10 --web-root $(BUILD)/web/dist $(LIVE_ARGS)
 
 bench: build
 	@mkdir -p $(BUILD)/bench
