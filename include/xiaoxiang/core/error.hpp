@@ -74,6 +74,12 @@ enum class errc : int {
   trailing_bytes = 607,          // bytes after the end of a binary message
   too_large = 608,               // input larger than the configured limit
 
+  // eta 760..769: trips to learn from and the ETA model's options
+  eta_invalid_option = 760,      // an eta_model_options value is out of its range
+  eta_too_few_fixes = 761,       // a trip to learn from has fewer than 2 fixes
+  eta_unordered_fixes = 762,     // a trip's fixes are not in time order
+  eta_invalid_trip_time = 763,   // delivered before assigned, or paid after assigned
+
   // anomaly 800..899: detector inputs and options
   size_mismatch = 800,           // parallel arrays (times, points) differ in length
   times_not_increasing = 801,    // times not strictly increasing where required

@@ -1,0 +1,146 @@
+#include "xiaoxiang/eta/speed_model.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "xiaoxiang/geo/geohash.hpp"
+
+namespace xiaoxiang {
+namespace {
+
+std::size_t table_size(std::size_t capacity) {
+  // Open addressing stays short-probed below half full.
+  return std::bit_ceil(std::max<std::size_t>(capacity * 2, 16));
+}
+
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+}  // namespace
+
+speed_model::speed_model(const speed_model_options& options)
+    : options_(options), buckets_(1440 / std::clamp(options.bucket_minutes, 60, 1440)) {
+  fine_.bits = options.fine_cell_bits;
+  coarse_.bits = options.coarse_cell_bits;
+  const std::size_t nf = table_size(options.fine_cells);
+  const std::size_t nc = table_size(options.coarse_cells);
+  fine_.cells = std::make_unique<cell[]>(nf);
+  fine_.mask = nf - 1;
+  coarse_.cells = std::make_unique<cell[]>(nc);
+  coarse_.mask = nc - 1;
+}
+
+speed_model::~speed_model() = default;
+
+int speed_model::bucket(timestamp_ms t) const noexcept {
+  const std::int64_t minute = t / 60'000 + options_.utc_offset_minutes;
+  const std::int64_t of_day = ((minute % 1440) + 1440) % 1440;
+  return static_cast<int>(of_day / (1440 / buckets_));
+}
+
+void speed_model::add(sums& s, std::uint64_t dm, std::uint64_t ms) noexcept {
+  s.dm.fetch_add(dm, std::memory_order_relaxed);
+  s.ms.fetch_add(ms, std::memory_order_relaxed);
+}
+
+speed_observations speed_model::read(const sums& s) noexcept {
+  return {static_cast<double>(s.dm.load(std::memory_order_relaxed)) * 0.1,
+          static_cast<double>(s.ms.load(std::memory_order_relaxed)) * 0.001};
+}
+
+speed_model::cell* speed_model::find(const table& t, geo_point p, bool insert,
+                                     std::atomic<std::uint64_t>& dropped) const noexcept {
+  const auto h = point_to_geohash_int(p, t.bits);
+  if (!h) return nullptr;
+  const std::uint64_t key = h->bits + 1;
+  std::size_t i = mix(key) & t.mask;
+  // Probe at most a quarter of the table: beyond it the table counts as full.
+  const std::size_t limit = (t.mask + 1) / 4;
+  for (std::size_t probe = 0; probe < limit; ++probe, i = (i + 1) & t.mask) {
+    cell& c = t.cells[i];
+    std::uint64_t k = c.key.load(std::memory_order_acquire);
+    if (k == key) return &c;
+    if (k == 0) {
+      if (!insert) return nullptr;
+      if (c.key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) return &c;
+      if (k == key) return &c;  // another thread claimed it for the same cell
+    }
+  }
+  if (insert) dropped.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+void speed_model::observe(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept {
+  if (!(time_s > 0) || !(distance_m >= 0) || !std::isfinite(distance_m) || !std::isfinite(time_s) ||
+      !is_valid_point(p))
+    return;
+  const auto dm = static_cast<std::uint64_t>(std::llround(distance_m * 10));
+  const auto ms = static_cast<std::uint64_t>(std::llround(time_s * 1000));
+  const auto b = static_cast<std::size_t>(bucket(t));
+  const auto all = static_cast<std::size_t>(speed_model_max_buckets);
+  add(global_[b], dm, ms);
+  add(global_[all], dm, ms);
+  // Coarse cells serve all day only: the time of day is the city's factor.
+  if (cell* c = find(coarse_, p, true, dropped_coarse_)) add(c->s[all], dm, ms);
+  if (cell* c = find(fine_, p, true, dropped_fine_)) {
+    add(c->s[b], dm, ms);
+    add(c->s[all], dm, ms);
+  }
+}
+
+double speed_model::blend(speed_observations o, double parent) const noexcept {
+  // (distance + k * parent) / (time + k): the level's own speed once it has
+  // seen much more than k seconds, its parent's while it has seen little.
+  const double k = options_.prior_weight_s;
+  if (!(o.time_s > 0)) return parent;
+  return (std::max(0.0, o.distance_m) + k * parent) / (o.time_s + k);
+}
+
+namespace {
+
+// What a level saw beyond its child level: each observation then counts in
+// exactly one blend of the chain, not again at every level that contains it.
+speed_observations minus(speed_observations a, speed_observations b) {
+  return {a.distance_m - b.distance_m, a.time_s - b.time_s};
+}
+
+}  // namespace
+
+double speed_model::speed_mps(geo_point p, timestamp_ms t) const noexcept {
+  const auto b = static_cast<std::size_t>(bucket(t));
+  const auto all = static_cast<std::size_t>(speed_model_max_buckets);
+  const speed_observations g_all = read(global_[all]);
+  const cell* c = find(coarse_, p, false, dropped_coarse_);
+  const cell* f = find(fine_, p, false, dropped_fine_);
+  const speed_observations c_all = c ? read(c->s[all]) : speed_observations{};
+  const speed_observations f_all = f ? read(f->s[all]) : speed_observations{};
+  const speed_observations f_b = f ? read(f->s[b]) : speed_observations{};
+  // The place, all day: the rest of the city, then the coarse cell, then
+  // the fine cell at other times of day.
+  double v = blend(minus(g_all, c_all), options_.default_speed_mps);
+  v = blend(minus(c_all, f_all), v);
+  v = blend(minus(f_all, f_b), v);
+  // The city's time-of-day effect (rush hours), then the fine cell at this time.
+  const double day = g_all.time_s > 0 ? std::max(g_all.distance_m, 0.0) / g_all.time_s
+                                      : options_.default_speed_mps;
+  const double hour = day > 0 ? blend(read(global_[b]), day) / day : 1.0;
+  v = blend(f_b, v * hour);
+  return std::clamp(v, options_.min_speed_mps, options_.max_speed_mps);
+}
+
+speed_observations speed_model::fine_cell(geo_point p, int b) const noexcept {
+  const cell* c = find(fine_, p, false, dropped_fine_);
+  if (c == nullptr) return {};
+  return read(c->s[b < 0 ? speed_model_max_buckets : static_cast<std::size_t>(b)]);
+}
+
+speed_observations speed_model::global(int b) const noexcept {
+  return read(global_[b < 0 ? speed_model_max_buckets : static_cast<std::size_t>(b)]);
+}
+
+}  // namespace xiaoxiang

@@ -1,0 +1,117 @@
+#include "xiaoxiang/eta/speed_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace xiaoxiang {
+namespace {
+
+constexpr timestamp_ms kNoonUtc = 1'764'072'000'000;  // 2025-11-25 12:00 UTC
+const geo_point kA{116.40, 39.90};
+const geo_point kFar{116.60, 40.10};  // another fine and coarse cell
+
+speed_model_options small() {
+  speed_model_options o;
+  o.fine_cells = 256;
+  o.coarse_cells = 64;
+  return o;
+}
+
+TEST(SpeedModel, DefaultBeforeLearning) {
+  speed_model m(small());
+  EXPECT_DOUBLE_EQ(m.speed_mps(kA, kNoonUtc), 5.0);
+}
+
+TEST(SpeedModel, ConvergesToObservedSpeed) {
+  speed_model m(small());
+  // 8 m/s; the default 5 m/s keeps a weight of 120 s against 30,000 s.
+  for (int i = 0; i < 2000; ++i) m.observe(kA, kNoonUtc, 8.0 * 15, 15);
+  EXPECT_NEAR(m.speed_mps(kA, kNoonUtc), 8.0, 0.02);
+  const speed_observations o = m.fine_cell(kA, m.bucket(kNoonUtc));
+  EXPECT_NEAR(o.distance_m, 2000 * 120.0, 1);
+  EXPECT_NEAR(o.time_s, 30'000, 0.01);
+}
+
+TEST(SpeedModel, FallbackCellHourToCellToGlobal) {
+  speed_model m(small());
+  // Cell A seen at noon only (10 m/s); elsewhere the city at noon (5 m/s)
+  // and at 3 am (2.5 m/s).
+  const timestamp_ms three_am = kNoonUtc - 9 * 3'600'000;
+  for (int i = 0; i < 400; ++i) m.observe(kA, kNoonUtc, 150, 15);
+  for (int i = 0; i < 400; ++i) m.observe(kFar, kNoonUtc, 75, 15);
+  for (int i = 0; i < 400; ++i) m.observe(kFar, three_am, 37.5, 15);
+  // Cell + hour known (6,000 s each, against a prior weight of 120 s).
+  EXPECT_NEAR(m.speed_mps(kA, kNoonUtc), 10.0, 0.15);
+  EXPECT_NEAR(m.speed_mps(kFar, three_am), 2.5, 0.1);
+  // Cell A at 3 am: the cell's own speed, slowed by the city's 3 am factor.
+  const double a3 = m.speed_mps(kA, three_am);
+  EXPECT_LT(a3, 10.0 * 0.6);
+  EXPECT_GT(a3, 2.5);
+  const double day = (400 * (150 + 75 + 37.5)) / (1200 * 15.0);
+  EXPECT_NEAR(a3, 10.0 * 2.5 / day, 0.2);
+  // A cell never seen, at noon: the city at noon.
+  const geo_point unseen{116.80, 39.50};
+  EXPECT_NEAR(m.speed_mps(unseen, kNoonUtc), 7.5, 0.1);
+  // ... and at a time nobody saw: the city's all-day speed.
+  EXPECT_NEAR(m.speed_mps(unseen, kNoonUtc + 4 * 3'600'000), day, 0.1);
+}
+
+TEST(SpeedModel, SparseCellBlendsWithItsFallback) {
+  speed_model m(small());
+  for (int i = 0; i < 1000; ++i) m.observe(kFar, kNoonUtc, 75, 15);  // city: 5 m/s
+  m.observe(kA, kNoonUtc, 300, 15);  // one 20 m/s pair in A: 15 s of 120 s prior
+  const double v = m.speed_mps(kA, kNoonUtc);
+  EXPECT_GT(v, 5.0);
+  EXPECT_LT(v, 8.0);
+}
+
+TEST(SpeedModel, BucketsFollowLocalTime) {
+  speed_model_options o = small();
+  o.utc_offset_minutes = 480;
+  speed_model m(o);
+  EXPECT_EQ(m.buckets(), 24);
+  EXPECT_EQ(m.bucket(kNoonUtc), 20);  // 20:00 in Beijing
+  o.bucket_minutes = 180;
+  speed_model m3(o);
+  EXPECT_EQ(m3.buckets(), 8);
+  EXPECT_EQ(m3.bucket(kNoonUtc), 6);
+}
+
+TEST(SpeedModel, IgnoresBadObservations) {
+  speed_model m(small());
+  m.observe(kA, kNoonUtc, 100, 0);
+  m.observe(kA, kNoonUtc, -1, 10);
+  m.observe(geo_point{200, 0}, kNoonUtc, 100, 10);
+  m.observe(kA, kNoonUtc, std::numeric_limits<double>::infinity(), 10);
+  EXPECT_DOUBLE_EQ(m.global(-1).time_s, 0);
+}
+
+TEST(SpeedModel, FullTableDropsAndFallsBack) {
+  speed_model_options o = small();
+  o.fine_cells = 1;  // 16 slots, probed 4 deep
+  speed_model m(o);
+  for (int i = 0; i < 64; ++i)
+    for (int k = 0; k < 20; ++k) m.observe(geo_point{116.0 + i * 0.01, 39.9}, kNoonUtc, 100, 10);
+  EXPECT_GT(m.dropped_fine(), 0u);
+  EXPECT_NEAR(m.speed_mps(geo_point{116.0 + 63 * 0.01, 39.9}, kNoonUtc), 10.0, 0.05);
+}
+
+TEST(SpeedModel, ConcurrentObserversAllCounted) {
+  speed_model m(small());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&m, t] {
+      for (int i = 0; i < 5000; ++i) {
+        m.observe(geo_point{116.40 + (i % 50) * 0.002, 39.90 + t * 0.002}, kNoonUtc, 10, 1);
+        (void)m.speed_mps(kA, kNoonUtc);
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_NEAR(m.global(-1).time_s, 20'000, 1e-6);
+  EXPECT_NEAR(m.speed_mps(kA, kNoonUtc), 10.0, 0.01);
+}
+
+}  // namespace
+}  // namespace xiaoxiang
