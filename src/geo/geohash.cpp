@@ -81,14 +81,6 @@ inline std::uint64_t spread30(std::uint64_t x) noexcept {
 }
 
 // The full 60-bit hash of a valid point (lon bit first in each pair).
-inline std::uint64_t encode60(geo_point p) noexcept {
-  double lon = p.lon;
-  double lat = p.lat;
-  // GeographicLib: lon 180 is lon -180; lat 90 moves half a quantum down.
-  if (lon == 180.0) lon = -180.0;
-  if (lat == 90.0) lat -= kLatEps / 2;
-  return (spread30(top30(lon, kLonScale, kLonEps)) << 1) | spread30(top30(lat, kLatScale, kLatEps));
-}
 
 // Cell sizes in degrees for 0..30 bits of an axis: exact powers of two
 // times 360 and 180 (ldexp is a libm call).
@@ -154,8 +146,7 @@ inline bool parse(std::string_view text, std::uint64_t& bits) noexcept {
   return bad >= 0;
 }
 
-inline geo_box box_of(geohash_int h) noexcept {
-  const axes a = split(h);
+inline geo_box box_of(const axes& a) noexcept {
   // Powers of two times 360 / 180: every operation below is exact.
   const double w = kSizes.lon[static_cast<std::size_t>(a.lon_bits)];
   const double hgt = kSizes.lat[static_cast<std::size_t>(a.lat_bits)];
@@ -163,6 +154,8 @@ inline geo_box box_of(geohash_int h) noexcept {
   const double min_lat = -90.0 + static_cast<double>(a.ilat) * hgt;
   return {min_lon, min_lat, min_lon + w, min_lat + hgt};
 }
+
+inline geo_box box_of(geohash_int h) noexcept { return box_of(split(h)); }
 
 inline geohash_cell cell_of(const geo_box& b) noexcept {
   const double lon_err = (b.max_lon - b.min_lon) * 0.5;
@@ -211,33 +204,102 @@ double angle_to_box(double lat, double lon, double min_lon, double min_lat, doub
 
 }  // namespace
 
-// Two characters per lookup: the 10-bit value -> first char | second << 8.
+// Two characters per lookup, indexed by the pair's 5 longitude bits and 5
+// latitude bits (lon5 << 5 | lat5) -> first char | second << 8. A pair of
+// characters holds exactly 5 bits of each axis, so the string is built
+// straight from the two quantised axes, without interleaving them first.
 constexpr std::array<std::uint16_t, 1024> make_pair_table() {
   std::array<std::uint16_t, 1024> table{};
-  for (std::size_t v = 0; v < 1024; ++v)
-    table[v] = static_cast<std::uint16_t>(static_cast<unsigned char>(kAlphabet[v >> 5]) |
-                                          (static_cast<unsigned char>(kAlphabet[v & 31]) << 8));
+  for (std::uint32_t lon5 = 0; lon5 < 32; ++lon5) {
+    for (std::uint32_t lat5 = 0; lat5 < 32; ++lat5) {
+      std::uint32_t v = 0;  // the 10 interleaved bits, lon first
+      for (int b = 4; b >= 0; --b) v = (v << 2) | (((lon5 >> b) & 1u) << 1) | ((lat5 >> b) & 1u);
+      table[lon5 << 5 | lat5] = static_cast<std::uint16_t>(
+          static_cast<unsigned char>(kAlphabet[v >> 5]) |
+          (static_cast<unsigned char>(kAlphabet[v & 31]) << 8));
+    }
+  }
   return table;
 }
 constexpr auto kPairs = make_pair_table();
 
-// Character pairs first .. first + sizeof...(I) - 1 of a 60-bit hash,
-// packed little-endian into one word; a fold, because -O2 does not unroll
-// loops.
+// Character pairs first .. first + sizeof...(I) - 1 of the hash of the
+// quantised axes (30 bits each), packed little-endian into one word; a
+// fold, because -O2 does not unroll loops.
 template <std::size_t... I>
-inline std::uint64_t pack(std::uint64_t b60, int first, std::index_sequence<I...>) noexcept {
-  return ((std::uint64_t{kPairs[(b60 >> (50 - 10 * (first + static_cast<int>(I)))) & 1023u]}
+inline std::uint64_t pack(std::uint64_t ilon, std::uint64_t ilat, int first,
+                          std::index_sequence<I...>) noexcept {
+  const std::uint64_t lon_up = ilon << 5;  // lon5 lands in bits 5..9 of the index
+  return ((std::uint64_t{kPairs[((lon_up >> (25 - 5 * (first + static_cast<int>(I)))) & (31u << 5)) |
+                                ((ilat >> (25 - 5 * (first + static_cast<int>(I)))) & 31u)]}
            << (16 * I)) |
           ...);
 }
 
+// The quantised axes of a valid point (30 bits each).
+inline std::pair<std::uint64_t, std::uint64_t> quantise(geo_point p) noexcept {
+  double lon = p.lon;
+  double lat = p.lat;
+  // GeographicLib: lon 180 is lon -180; lat 90 moves half a quantum down.
+  if (lon == 180.0) lon = -180.0;
+  if (lat == 90.0) lat -= kLatEps / 2;
+  return {top30(lon, kLonScale, kLonEps), top30(lat, kLatScale, kLatEps)};
+}
+
+// Decoding full-length hashes: per character, its longitude and latitude
+// bits, already shifted to their place within the character pair (an even
+// character holds lon,lat,lon,lat,lon; an odd one lat,lon,lat,lon,lat),
+// longitude in bits 0..4 and latitude in bits 32..36; bit 63 marks a
+// character outside the alphabet. OR-ing an even and an odd entry gives one
+// pair's 5 bits of each axis, so both axes accumulate in one word.
+struct pair_decode_tables {
+  std::array<std::uint64_t, 256> even{}, odd{};
+  constexpr pair_decode_tables() {
+    for (int c = 0; c < 256; ++c) {
+      const int v = kDecode[static_cast<std::size_t>(c)];
+      if (v < 0) {
+        even[static_cast<std::size_t>(c)] = odd[static_cast<std::size_t>(c)] = std::uint64_t{1} << 63;
+        continue;
+      }
+      const auto b = [v](int i) { return static_cast<std::uint64_t>((v >> (4 - i)) & 1); };
+      // Even: bits lon,lat,lon,lat,lon = lon bits 4,3,2 of the pair and lat 4,3.
+      even[static_cast<std::size_t>(c)] = (b(0) << 4 | b(2) << 3 | b(4) << 2) |
+                                          ((b(1) << 4 | b(3) << 3) << 32);
+      // Odd: bits lat,lon,lat,lon,lat = lat bits 2,1,0 of the pair and lon 1,0.
+      odd[static_cast<std::size_t>(c)] = (b(1) << 1 | b(3)) | ((b(0) << 2 | b(2) << 1 | b(4)) << 32);
+    }
+  }
+};
+constexpr pair_decode_tables kPairDecode;
+
+// The axes of a full-length hash; false on a character outside the alphabet
+// (one test at the end, not a branch per character).
+template <std::size_t... I>
+inline bool decode_pairs(const char* text, std::uint64_t& ilon, std::uint64_t& ilat,
+                         std::index_sequence<I...>) noexcept {
+  std::uint64_t acc = 0, seen = 0;
+  ((seen |= kPairDecode.even[static_cast<unsigned char>(text[2 * I])] |
+            kPairDecode.odd[static_cast<unsigned char>(text[2 * I + 1])],
+    acc = (acc << 5) | kPairDecode.even[static_cast<unsigned char>(text[2 * I])] |
+          kPairDecode.odd[static_cast<unsigned char>(text[2 * I + 1])]),
+   ...);
+  ilon = acc & 0x3FFFFFFFu;
+  ilat = (acc >> 32) & 0x3FFFFFFFu;
+  return (seen >> 63) == 0;
+}
+
+inline std::uint64_t encode60(geo_point p) noexcept {
+  const auto [ilon, ilat] = quantise(p);
+  return (spread30(ilon) << 1) | spread30(ilat);
+}
+
 // The one place that builds geohash values (the friend of geohash).
 struct geohash_access {
-  static geohash from_bits(std::uint64_t b60, int precision) noexcept {
+  static geohash from_axes(std::uint64_t ilon, std::uint64_t ilat, int precision) noexcept {
     geohash h;
     if constexpr (std::endian::native == std::endian::little) {
-      std::uint64_t lo = pack(b60, 0, std::make_index_sequence<4>());
-      std::uint64_t hi = pack(b60, 4, std::make_index_sequence<2>());
+      std::uint64_t lo = pack(ilon, ilat, 0, std::make_index_sequence<4>());
+      std::uint64_t hi = pack(ilon, ilat, 4, std::make_index_sequence<2>());
       if (precision < 8) {
         lo &= (std::uint64_t{1} << (8 * precision)) - 1;
         hi = 0;
@@ -248,6 +310,7 @@ struct geohash_access {
       std::memcpy(h.bytes_.data(), &lo, 8);
       std::memcpy(h.bytes_.data() + 8, &hi, 8);
     } else {
+      const std::uint64_t b60 = (spread30(ilon) << 1) | spread30(ilat);
       for (int i = 0; i < precision; ++i)
         h.bytes_[static_cast<std::size_t>(i)] = kAlphabet[(b60 >> (55 - 5 * i)) & 31u];
       h.bytes_[geohash::kSizeByte] = static_cast<char>(precision);
@@ -259,7 +322,8 @@ struct geohash_access {
 result<geohash> point_to_geohash(geo_point p, int precision) noexcept {
   if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
   if (precision < 1 || precision > geohash_max_precision) return {errc::invalid_precision, "precision"};
-  return geohash_access::from_bits(encode60(p), precision);
+  const auto [ilon, ilat] = quantise(p);
+  return geohash_access::from_axes(ilon, ilat, precision);
 }
 
 result<geohash_int> point_to_geohash_int(geo_point p, int bit_count) noexcept {
@@ -279,7 +343,8 @@ result<geohash_int> geohash_to_int(std::string_view text) noexcept {
 
 geohash int_to_geohash(geohash_int h) noexcept {
   assert(check_geohash_int(h).ok() && h.bit_count % 5 == 0);
-  return geohash_access::from_bits(h.bits << (geohash_max_bits - h.bit_count), h.bit_count / 5);
+  const std::uint64_t b60 = h.bits << (geohash_max_bits - h.bit_count);
+  return geohash_access::from_axes(compact_bits(b60 >> 1), compact_bits(b60), h.bit_count / 5);
 }
 
 status_result check_geohash_int(geohash_int h) noexcept {
@@ -289,6 +354,12 @@ status_result check_geohash_int(geohash_int h) noexcept {
 }
 
 result<geohash_cell> decode_geohash(std::string_view text) noexcept {
+  if (text.size() == static_cast<std::size_t>(geohash_max_precision)) {
+    std::uint64_t ilon = 0, ilat = 0;
+    if (!decode_pairs(text.data(), ilon, ilat, std::make_index_sequence<geohash_max_precision / 2>()))
+      return {errc::invalid_geohash_character, "geohash"};
+    return cell_of(box_of(axes{ilon, ilat, 30, 30}));
+  }
   if (text.empty()) return {errc::empty_geohash, "geohash"};
   if (text.size() > static_cast<std::size_t>(geohash_max_precision))
     return {errc::geohash_too_long, "geohash"};
