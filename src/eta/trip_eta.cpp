@@ -10,6 +10,13 @@ namespace {
 
 constexpr timestamp_ms kMaxTimestamp = 16'725'225'600'000;  // year 2500, as core's check
 
+// Beyond this distance from the hinted projection, replay projects on the
+// whole route (metres): GPS noise stays well below it.
+constexpr double kRescanM = 30;
+
+bool teaches_model(eta_learning l) { return l == eta_learning::on || l == eta_learning::model_only; }
+bool teaches_errors(eta_learning l) { return l == eta_learning::on || l == eta_learning::errors_only; }
+
 bool valid_time(timestamp_ms t) { return t >= 0 && t <= kMaxTimestamp; }
 
 status_result check_endpoint(geo_point p, const char* field) {
@@ -72,7 +79,8 @@ eta_estimate trip_eta::estimate_processing(const eta_model& model, timestamp_ms 
 }
 
 status_result trip_eta::start_delivery(eta_model& model, timestamp_ms assigned_at, const eta_route* route,
-                                       geo_point origin, geo_point destination, eta_learning learn) {
+                                       geo_point origin, geo_point destination, eta_learning learn,
+                                       std::span<const double> stops_along_m) {
   if (!valid_time(assigned_at)) return {errc::invalid_timestamp, "assignedAt"};
   if (route != nullptr) {
     origin = route->line().points().front();
@@ -82,7 +90,7 @@ status_result trip_eta::start_delivery(eta_model& model, timestamp_ms assigned_a
   if (auto s = check_endpoint(destination, "destination"); !s) return s;
   const bool had_payment = phase_ == eta_phase::processing && paid_at_ >= 0;
   if (had_payment && assigned_at < paid_at_) return {errc::eta_invalid_trip_time, "assignedAt"};
-  if (had_payment && learn == eta_learning::on)
+  if (had_payment && teaches_model(learn))
     model.observe_processing(warehouse_, paid_at_, static_cast<double>(assigned_at - paid_at_) / 1000.0);
   const warehouse_id w = warehouse_;
   const timestamp_ms paid = paid_at_;
@@ -96,8 +104,14 @@ status_result trip_eta::start_delivery(eta_model& model, timestamp_ms assigned_a
   origin_ = origin;
   destination_ = destination;
   total_m_ = has_route_ ? route->length_m() : distance_m(origin, destination);
+  if (has_route_) {
+    for (const double along : stops_along_m)
+      if (along > 0 && along < total_m_ - model.options().arrive_radius_m && stops_ < kMaxStops)
+        stops_m_[stops_++] = static_cast<float>(along);
+    std::sort(stops_m_.begin(), stops_m_.begin() + stops_);
+  }
   expected_left_s_ = has_route_ ? route->total_s() : straight_time_s(model, origin, destination, assigned_at);
-  const double raw = model.departure_s() + expected_left_s_ + model.dwell_s();
+  const double raw = model.departure_s() + expected_left_s_ + model.dwell_s() * (1 + stops_);
   const eta_calibration cal = model.calibration(0);
   last_ = {raw * cal.median_ratio, raw * cal.p90_ratio};
   return {};
@@ -136,9 +150,13 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
     departed_ = true;
     // It left some time between the previous fix and this one.
     const timestamp_ms left = has_fix_ ? (last_t_ + t) / 2 : t;
-    if (learn == eta_learning::on)
+    if (teaches_model(learn))
       model.observe_departure(static_cast<double>(left - assigned_at_) / 1000.0);
   }
+  // At an intermediate stop the rider hands over another order: that time
+  // is dwell, not a slow street, and says nothing of the rider's pace.
+  while (next_stop_ < stops_ && progress_m_ > stops_m_[next_stop_] + o.arrive_radius_m) ++next_stop_;
+  const bool at_stop = next_stop_ < stops_ && progress_m_ >= stops_m_[next_stop_] - o.arrive_radius_m;
   const bool was_riding = departed_ && !arrived_ && has_fix_;
   if (departed_ && !arrived_ && remaining_m <= o.arrive_radius_m) {
     arrived_ = true;
@@ -155,14 +173,16 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
     path_m_ += step_m;
     // How this rider is doing now: actual and expected seconds of progress,
     // both decayed with the same memory, so a slow street a while ago fades.
-    const double decay = std::exp(-dt / o.rider_memory_s);
-    actual_s_ = actual_s_ * decay + dt;
-    expected_s_ = expected_s_ * decay + std::max(0.0, left_before - expected_left_s_);
-    if (learn == eta_learning::on && dt <= o.max_gap_s) {
+    const double moved = route ? progress_m_ - before_m : step_m;
+    if (!at_stop && moved >= o.rider_moving_mps * dt) {
+      const double decay = std::exp(-dt / o.rider_memory_s);
+      actual_s_ = actual_s_ * decay + dt;
+      expected_s_ = expected_s_ * decay + std::max(0.0, left_before - expected_left_s_);
+    }
+    if (teaches_model(learn) && dt <= o.max_gap_s && !at_stop) {
       const geo_point mid{(last_point_.lon + p.lon) * 0.5, (last_point_.lat + p.lat) * 0.5};
       // Along the route the lateral GPS noise does not count as distance.
-      const double covered = route ? progress_m_ - before_m : step_m;
-      model.speeds().observe(mid, t - static_cast<timestamp_ms>(dt * 500), covered, dt);
+      model.speeds().observe(mid, t - static_cast<timestamp_ms>(dt * 500), moved, dt);
     }
   }
   has_fix_ = true;
@@ -171,15 +191,16 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
 
   const double elapsed = static_cast<double>(t - assigned_at_) / 1000.0;
   double raw;
+  const double stop_dwell = model.dwell_s() * (stops_ - next_stop_);
   if (!departed_)
-    raw = model.departure_remaining_s(elapsed) + expected_left_s_ + model.dwell_s();
+    raw = model.departure_remaining_s(elapsed) + expected_left_s_ + stop_dwell + model.dwell_s();
   else if (!arrived_)
-    raw = expected_left_s_ * rider_factor(model) + model.dwell_s();
+    raw = expected_left_s_ * rider_factor(model) + stop_dwell + model.dwell_s();
   else
     raw = model.dwell_remaining_s(static_cast<double>(t - arrived_at_) / 1000.0);
 
   const int bucket = departed_ ? progress_bucket(progress_m_, total_m_) : 0;
-  if (learn == eta_learning::on && !(error_recorded_ & (1u << bucket)) && !arrived_) {
+  if (teaches_errors(learn) && !(error_recorded_ & (1u << bucket)) && !arrived_) {
     error_recorded_ = static_cast<std::uint16_t>(error_recorded_ | (1u << bucket));
     error_raw_s_[static_cast<std::size_t>(bucket)] = static_cast<float>(raw);
     error_at_s_[static_cast<std::size_t>(bucket)] = static_cast<float>(elapsed);
@@ -198,16 +219,18 @@ void trip_eta::finish(eta_model& model, timestamp_ms delivered_at, eta_learning 
   phase_ = eta_phase::done;
   if (learn == eta_learning::off || delivered_at < assigned_at_) return;
   const double total_s = static_cast<double>(delivered_at - assigned_at_) / 1000.0;
-  for (int b = 0; b < eta_progress_buckets; ++b) {
+  for (int b = 0; b < eta_progress_buckets && teaches_errors(learn); ++b) {
     if (!(error_recorded_ & (1u << b))) continue;
     const auto i = static_cast<std::size_t>(b);
     // Floors of a second: near the end both are tiny and their ratio noise.
     const double actual = std::max(1.0, total_s - error_at_s_[i]);
     model.observe_error(b, actual / std::max(1.0, static_cast<double>(error_raw_s_[i])));
   }
-  if (arrived_) model.observe_dwell(static_cast<double>(delivered_at - arrived_at_) / 1000.0);
-  if (!has_route_) model.observe_detour(path_m_, distance_m(origin_, destination_));
-  model.count_trip();
+  if (teaches_model(learn)) {
+    if (arrived_) model.observe_dwell(static_cast<double>(delivered_at - arrived_at_) / 1000.0);
+    if (!has_route_) model.observe_detour(path_m_, distance_m(origin_, destination_));
+    model.count_trip();
+  }
   model.refresh();
 }
 
@@ -250,7 +273,9 @@ status_result replay(eta_model& model, const completed_trip& trip, eta_learning 
       return s;
   }
   const eta_route* rp = route ? &*route : nullptr;
-  if (auto s = eta.start_delivery(model, trip.assigned_at, rp, trip.origin, trip.destination, learn); !s)
+  if (auto s = eta.start_delivery(model, trip.assigned_at, rp, trip.origin, trip.destination, learn,
+                                  trip.stops_along_m);
+      !s)
     return s;
   projection_hint hint;
   for (const position_fix& f : trip.fixes) {
@@ -262,6 +287,12 @@ status_result replay(eta_model& model, const completed_trip& trip, eta_learning 
     if (rp) {
       // A step or two back allows for GPS jitter across a vertex.
       proj = rp->line().project(f.point, hint);
+      // Far from the hinted branch (a loop the route does not have, a jump
+      // after a gap): look at the whole route once, as the engine should.
+      if (proj.distance_m > kRescanM) {
+        const polyline_projection full = rp->line().project(f.point);
+        if (full.distance_m < proj.distance_m) proj = full;
+      }
       hint.segment = proj.segment >= 2 ? proj.segment - 2 : 0;
     }
     const eta_estimate e = eta.on_fix(model, f.time, f.point, rp, rp ? &proj : nullptr, learn);
@@ -275,6 +306,19 @@ status_result replay(eta_model& model, const completed_trip& trip, eta_learning 
 
 status_result learn_trip(eta_model& model, const completed_trip& trip) {
   return replay(model, trip, eta_learning::on, nullptr);
+}
+
+status_result learn_trips(eta_model& model, std::span<const completed_trip> trips, std::size_t* failed) {
+  for (std::size_t i = 0; i < trips.size(); ++i) {
+    if (auto s = check_trip(trips[i]); !s) {
+      if (failed) *failed = i;
+      return s;
+    }
+  }
+  for (const eta_learning pass : {eta_learning::model_only, eta_learning::errors_only})
+    for (const completed_trip& t : trips)
+      if (auto s = replay(model, t, pass, nullptr); !s) return s;  // checked above: cannot fail
+  return {};
 }
 
 status_result predict_trip(eta_model& model, const completed_trip& trip, std::vector<eta_estimate>& out) {

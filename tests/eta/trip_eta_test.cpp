@@ -56,8 +56,9 @@ synthetic_trip make_trip(double east_m, double north_m, double speed_mps, timest
   return s;
 }
 
-std::unique_ptr<eta_model> make_model() {
+std::unique_ptr<eta_model> make_model(double rider_prior_s = eta_model_options{}.rider_prior_s) {
   eta_model_options o;
+  o.rider_prior_s = rider_prior_s;
   o.speed.fine_cells = 1024;
   o.speed.coarse_cells = 64;
   o.warehouses = 8;
@@ -117,8 +118,10 @@ TEST(TripEta, LearnsAKnownSpeedAndPredictsTheTrip) {
   }
 }
 
+// With a quick rider correction (2 minutes of evidence count as much as the
+// model), a rider 50% faster than everyone trained is followed.
 TEST(TripEta, RiderCorrectionFollowsAFastRider) {
-  auto model = make_model();
+  auto model = make_model(120);
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(learn_trip(*model, make_trip(3000, 0, 5.0, kT0 + i * 60'000).trip).ok());
   const synthetic_trip fast = make_trip(3000, 0, 7.5, kT0 + 3'600'000);
   std::vector<eta_estimate> out;
@@ -287,6 +290,56 @@ TEST(TripEta, ConcurrentLearningAndEstimating) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(model->trips_learned(), 40u);
+}
+
+}  // namespace
+}  // namespace xiaoxiang
+
+namespace xiaoxiang {
+namespace {
+
+TEST(TripEtaStops, IntermediateStopAddsADwellUntilLeft) {
+  auto model = make_model();
+  const synthetic_trip s = make_trip(3000, 0, 5.0, kT0);
+  auto route = eta_route::make(*model, s.route, kT0);
+  ASSERT_TRUE(route.ok());
+  trip_eta plain, stopping;
+  ASSERT_TRUE(plain.start_delivery(*model, kT0, &*route, {}, {}).ok());
+  const std::vector<double> stops{1000.0, -5.0, 2990.0};  // only 1000 lies inside the route
+  ASSERT_TRUE(stopping.start_delivery(*model, kT0, &*route, {}, {}, eta_learning::off, stops).ok());
+  EXPECT_NEAR(stopping.last().median_s - plain.last().median_s, model->dwell_s(), 1e-6);
+  // Past the stop (and its radius) the extra dwell is gone.
+  const geo_point past = offset(1500, 0);
+  const polyline_projection p1 = route->line().project(offset(100, 0));
+  const polyline_projection p2 = route->line().project(past);
+  (void)plain.on_fix(*model, kT0 + 60'000, offset(100, 0), &*route, &p1, eta_learning::off);
+  (void)stopping.on_fix(*model, kT0 + 60'000, offset(100, 0), &*route, &p1, eta_learning::off);
+  EXPECT_NEAR(stopping.last().median_s - plain.last().median_s, model->dwell_s(), 1e-6);
+  const eta_estimate a = plain.on_fix(*model, kT0 + 360'000, past, &*route, &p2, eta_learning::off);
+  const eta_estimate b = stopping.on_fix(*model, kT0 + 360'000, past, &*route, &p2, eta_learning::off);
+  EXPECT_NEAR(a.median_s, b.median_s, 1e-6);
+}
+
+TEST(TripEtaStops, LearnTripsChecksAllThenLearnsInTwoPasses) {
+  auto model = make_model();
+  std::vector<synthetic_trip> data;
+  for (int i = 0; i < 12; ++i) data.push_back(make_trip(2000, 500, 5.0 + 0.1 * i, kT0 + i * 60'000));
+  std::vector<completed_trip> trips;
+  for (const auto& d : data) trips.push_back(d.trip);
+  trips[7].delivered_at = trips[7].assigned_at - 1;
+  std::size_t failed = 99;
+  const status_result bad = learn_trips(*model, trips, &failed);
+  EXPECT_EQ(bad.code, make_error_code(errc::eta_invalid_trip_time));
+  EXPECT_STREQ(bad.field, "deliveredAt");
+  EXPECT_EQ(failed, 7u);
+  EXPECT_EQ(model->trips_learned(), 0u);
+  EXPECT_EQ(model->error_samples(-1), 0u);
+  trips[7] = data[7].trip;
+  ASSERT_TRUE(learn_trips(*model, trips).ok());
+  EXPECT_EQ(model->trips_learned(), 12u);
+  // The error model saw every trip once, all with the trained model.
+  EXPECT_GE(model->error_samples(-1), 12u * 5);
+  EXPECT_NEAR(model->calibration(0).median_ratio, 1.0, 0.1);
 }
 
 }  // namespace

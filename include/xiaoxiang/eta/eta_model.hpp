@@ -42,7 +42,11 @@ struct eta_model_options {
   double arrive_radius_m = 40;           // this close to the end (remaining), it has arrived
   double max_gap_s = 120;                // fix pairs further apart are not learned from (offline rider)
   double rider_memory_s = 600;           // time constant of "how this rider is doing now", seconds
-  double rider_prior_s = 300;            // expected seconds of progress before the rider's own pace counts as much as the model
+  // Expected seconds of progress before the rider's own pace counts as much
+  // as the model. Large on purpose: on the simulator and the bus trips a
+  // quicker correction did worse (docs/eta.md), stops being what they are.
+  double rider_prior_s = 1800;
+  double rider_moving_mps = 0;           // fix pairs slower than this (stops) do not count in it, m/s
   double rider_factor_min = 0.5;         // the rider correction is clamped to [min, max]
   double rider_factor_max = 2.5;
 };

@@ -35,8 +35,14 @@ enum class eta_phase : std::uint8_t {
   done = 3,        // delivered (or abandoned)
 };
 
-// Whether an update teaches the shared model (off to evaluate held-out trips).
-enum class eta_learning : std::uint8_t { off = 0, on = 1 };
+// What an update teaches the shared model: everything (online), nothing
+// (evaluating held-out trips), or one half of learn_trips' two passes.
+enum class eta_learning : std::uint8_t {
+  off = 0,          // estimate only
+  on = 1,           // speeds, processing, departure, dwell, detour, and the error model
+  model_only = 2,   // all but the error model
+  errors_only = 3,  // the error model only (of estimates by the model as it is)
+};
 
 class trip_eta {
  public:
@@ -56,9 +62,20 @@ class trip_eta {
   // the processing time is learned. errc::invalid_timestamp ("assignedAt"),
   // invalid_longitude / invalid_latitude ("origin" / "destination"),
   // eta_invalid_trip_time ("assignedAt") when before the payment.
+  //
+  // `stops_along_m`: where on the route the rider hands over its other
+  // orders before this one (metres along route->line(), e.g. the projection
+  // of each other active order's destination that lies on the route before
+  // its end). Each adds a learned dwell until the rider has left it, and the
+  // time spent there is not learned as slow street. Up to kMaxStops are
+  // kept (the nearest); ignored without a route.
   status_result start_delivery(eta_model& model, timestamp_ms assigned_at, const eta_route* route,
                                geo_point origin, geo_point destination,
-                               eta_learning learn = eta_learning::on);
+                               eta_learning learn = eta_learning::on,
+                               std::span<const double> stops_along_m = {});
+
+  // Most intermediate stops a trip_eta keeps.
+  static constexpr std::size_t kMaxStops = 4;
 
   // A live fix of the rider at time t (ms), p its position, `proj` its
   // projection on route->line() (the engine computes it once per fix; pass
@@ -109,6 +126,9 @@ class trip_eta {
   double path_m_ = 0;         // fix-to-fix distance ridden (for the detour)
   double actual_s_ = 0;       // decayed sums of actual and expected seconds of progress
   double expected_s_ = 0;
+  std::array<float, kMaxStops> stops_m_{};  // intermediate stops, metres along, ascending
+  std::uint8_t stops_ = 0;       // how many
+  std::uint8_t next_stop_ = 0;   // the first one not left yet
   std::array<float, eta_progress_buckets> error_raw_s_{};  // raw estimate at each bucket
   std::array<float, eta_progress_buckets> error_at_s_{};   // when it was made, s after assignment
   eta_estimate last_;
@@ -117,6 +137,7 @@ class trip_eta {
 // A completed trip to learn from, as plain arrays (from storage's records
 // and trajectory, a log, or a data frame).
 struct completed_trip {
+  std::span<const double> stops_along_m;  // other orders handed over on the way (see start_delivery)
   warehouse_id warehouse;           // may be empty (no processing learned)
   timestamp_ms paid_at = -1;        // -1: unknown (no processing learned)
   timestamp_ms assigned_at = 0;     // rider assigned (Delivering)
@@ -136,6 +157,15 @@ status_result check_trip(const completed_trip& trip);
 // Teaches the model a completed trip: replays it through a trip_eta with
 // learning on (so online and offline learning are one code path).
 status_result learn_trip(eta_model& model, const completed_trip& trip);
+
+// Teaches the model a list of completed trips in two passes: first speeds,
+// processing, departure, dwell and detour from all of them, then the error
+// model from replaying them all with the model so learned — so that the
+// errors describe the model that will predict, not the empty one the first
+// trips met. All trips are checked first; on an error nothing is learned
+// (check_trip's codes; `failed`, when given, receives the trip's index).
+status_result learn_trips(eta_model& model, std::span<const completed_trip> trips,
+                          std::size_t* failed = nullptr);
 
 // Replays a trip without learning, appending one estimate per fix of
 // trip.fixes (unknown for fixes outside [assigned_at, delivered_at]).
