@@ -23,6 +23,11 @@ class message_channel {
   // session's measure of a slow consumer. Thread-safe.
   virtual std::size_t queued_bytes() const noexcept = 0;
 
+  // The channel's hard cap on queued_bytes(): beyond it the channel closes
+  // itself (code 1008); on_writable() follows a drain below half of it.
+  // 0: the channel does not say.
+  virtual std::size_t queue_limit_bytes() const noexcept { return 0; }
+
   // Closes the channel after what is queued has been written (a WebSocket
   // close with this code and reason, or a SockJS close frame). Idempotent;
   // thread-safe.
