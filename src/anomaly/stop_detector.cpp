@@ -27,7 +27,7 @@ double median_of(std::vector<double>& v) {
 
 // ---- streaming_stop ----
 
-void streaming_stop::start_candidate(timestamp_ms t, geo_point p) noexcept {
+void streaming_stop::start_candidate(timestamp_ms t, geo_point p, duration_ms min_duration_ms) noexcept {
   anchor_ = p;
   const cheap_ruler ruler(p.lat);
   kx_ = ruler.kx();
@@ -36,7 +36,7 @@ void streaming_stop::start_candidate(timestamp_ms t, geo_point p) noexcept {
   start_ms_ = last_in_ms_ = t;
   n_ = 1;
   outliers_ = 0;
-  stopped_ = false;
+  stopped_ = min_duration_ms <= 0;  // with no minimum, one fix is a stop
 }
 
 geo_point streaming_stop::centre() const noexcept {
@@ -51,8 +51,8 @@ streaming_stop::transition streaming_stop::observe(timestamp_ms t, geo_point p,
   seen_ = true;
   last_ms_ = t;
   if (n_ == 0) {
-    start_candidate(t, p);
-    return o.min_duration_ms <= 0 ? (stopped_ = true, transition::started) : transition::none;
+    start_candidate(t, p, o.min_duration_ms);
+    return stopped_ ? transition::started : transition::none;
   }
   double dlon = p.lon - anchor_.lon;
   if (dlon > 180.0) dlon -= 360.0;
@@ -87,7 +87,7 @@ streaming_stop::transition streaming_stop::observe(timestamp_ms t, geo_point p,
   }
   const geo_point first = pending_;
   const timestamp_ms first_ms = pending_ms_;
-  start_candidate(first_ms, first);
+  start_candidate(first_ms, first, o.min_duration_ms);
   if (first_ms != t) {
     // Replay the current fix against the new candidate (one level deep: the
     // candidate has one fix, so this cannot end a stop again).

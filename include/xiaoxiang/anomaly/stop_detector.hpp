@@ -90,7 +90,7 @@ class streaming_stop {
   timestamp_ms last_stop_end_ms() const noexcept { return ended_end_ms_; }
 
  private:
-  void start_candidate(timestamp_ms t, geo_point p) noexcept;
+  void start_candidate(timestamp_ms t, geo_point p, duration_ms min_duration_ms) noexcept;
   geo_point anchor_{};          // first fix of the candidate
   double kx_ = 0, ky_ = 0;      // metres per degree at the anchor
   double sum_x_m_ = 0, sum_y_m_ = 0;  // sums of offsets from the anchor, metres
