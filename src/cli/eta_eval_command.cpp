@@ -400,7 +400,7 @@ int eval_real(invocation& call, const std::string& dir, bool& all_met) {
   std::string error;
   if (!read_tracks(path, tracks, error)) {
     call.err << "xiaoxiang eta-eval: " << error << "\n";
-    return exit_bad_input;
+    return error.starts_with("cannot read") ? exit_failure : exit_bad_input;
   }
   std::vector<trip_data> trips;
   for (auto& [id, fixes] : tracks) {

@@ -103,6 +103,7 @@ status_result trip_eta::start_delivery(eta_model& model, timestamp_ms assigned_a
   last_t_ = assigned_at;
   origin_ = origin;
   destination_ = destination;
+  ruler_ = has_route_ ? route->line().ruler() : cheap_ruler((origin.lat + destination.lat) * 0.5);
   total_m_ = has_route_ ? route->length_m() : distance_m(origin, destination);
   if (has_route_) {
     for (const double along : stops_along_m)
@@ -137,16 +138,16 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
   if (!has_route_) route = nullptr;
   const eta_model_options& o = model.options();
   const double dt = static_cast<double>(t - last_t_) / 1000.0;
-  const double step_m = has_fix_ ? distance_m(last_point_, p) : 0.0;
+  const double step_m = has_fix_ ? ruler_.distance_m(last_point_, p) : 0.0;
 
   // Progress: along the route, or toward the destination; never backwards,
   // so GPS jitter does not make the rider seem to lose ground.
   const double before_m = progress_m_;
-  const double remaining_m = route ? proj->remaining_m : distance_m(p, destination_);
+  const double remaining_m = route ? proj->remaining_m : ruler_.distance_m(p, destination_);
   const double progress = route ? proj->along_m : total_m_ - remaining_m;
   progress_m_ = std::max(progress_m_, progress);
 
-  if (!departed_ && (progress_m_ > o.depart_radius_m || distance_m(p, origin_) > o.depart_radius_m)) {
+  if (!departed_ && (progress_m_ > o.depart_radius_m || ruler_.distance_m(p, origin_) > o.depart_radius_m)) {
     departed_ = true;
     // It left some time between the previous fix and this one.
     const timestamp_ms left = has_fix_ ? (last_t_ + t) / 2 : t;

@@ -23,6 +23,7 @@
 #include "xiaoxiang/core/time.hpp"
 #include "xiaoxiang/eta/eta_model.hpp"
 #include "xiaoxiang/eta/eta_route.hpp"
+#include "xiaoxiang/geo/distance.hpp"
 #include "xiaoxiang/geo/polyline.hpp"
 #include "xiaoxiang/order/event.hpp"
 
@@ -120,6 +121,7 @@ class trip_eta {
   timestamp_ms arrived_at_ = 0;
   timestamp_ms last_t_ = 0;
   geo_point origin_, destination_, last_point_;
+  cheap_ruler ruler_{0};       // the trip's local metric (one per trip, not per fix)
   double total_m_ = 0;        // route length, or the straight line at assignment
   double progress_m_ = 0;     // furthest progress so far, metres
   double expected_left_s_ = 0;  // the model's time still to ride at progress_m_ (no rider factor)
