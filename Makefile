@@ -7,6 +7,7 @@ FUZZ_BUILD ?= $(BUILD)/fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
+PYTHON     ?= /usr/bin/python3
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all setup configure build test test-fast test-asan demo live bench fuzz clean
@@ -58,6 +59,11 @@ bench: build
 	  name=$$(basename $$b); echo "== $$name"; \
 	  $$b --benchmark_out=$(BUILD)/bench/$$name.json --benchmark_out_format=json $(BENCH_ARGS) || exit 1; \
 	done
+	@if [ -d $(BUILD)/python/xiaoxiang ]; then echo "== python (benchmarks/python)"; \
+	  for p in benchmarks/python/bench_*.py; do \
+	    PYTHONPATH=$(BUILD)/python $(PYTHON) $$p --bench-geo $(BUILD)/bin/bench_geo \
+	      --bench-track $(BUILD)/bin/bench_track || exit 1; \
+	  done; fi
 
 fuzz: setup
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \

@@ -109,6 +109,7 @@ const char* code_name(std::error_code code) noexcept;
 // bind_<area>: one per file, called by module.cpp in dependency order.
 void bind_core(py::module_& m);
 void bind_geo(py::module_& m);
+void bind_trajectory(py::module_& m);
 void bind_engine(py::module_& m);
 void bind_sim(py::module_& m);
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -141,7 +142,10 @@ struct callback_state {
   }
 };
 
-struct py_subscription {
+// A subscription and its callback. The Tracker keeps it alive until
+// unsubscribe(), so that `tracker.subscribe(order, print)` works without
+// holding on to the handle, as Python users expect.
+struct subscription_box {
   subscription sub;
   std::shared_ptr<callback_state> state;
   std::string topic;
@@ -150,12 +154,11 @@ struct py_subscription {
     py::gil_scoped_release unlocked;  // waits for a running callback, which needs the GIL
     sub.unsubscribe();
   }
-  ~py_subscription() {
-    if (sub.active()) {
-      py::gil_scoped_release unlocked;
-      sub.unsubscribe();
-    }
-  }
+};
+
+// The Python handle: a shared reference to the box.
+struct py_subscription {
+  std::shared_ptr<subscription_box> box;
 };
 
 // ---- the tracker -----------------------------------------------------------
@@ -166,12 +169,41 @@ struct py_tracker {
   std::unique_ptr<storage> store;
   std::unique_ptr<broker> hub;
   std::unique_ptr<tracker> engine;
+  std::mutex subscriptions_mu;  // guards subscriptions (subscribe may run on several threads)
+  std::vector<std::shared_ptr<subscription_box>> subscriptions;
 
   ~py_tracker() {
-    py::gil_scoped_release unlocked;  // the destructor flushes the write-behind queue
-    engine.reset();
-    hub.reset();
-    store.reset();
+    {
+      py::gil_scoped_release unlocked;  // the destructor flushes the write-behind queue
+      for (auto& box : subscriptions) box->sub.unsubscribe();
+      engine.reset();
+      hub.reset();
+      store.reset();
+    }
+    subscriptions.clear();  // drops the callbacks, with the GIL
+  }
+
+  void keep(std::shared_ptr<subscription_box> box) {
+    std::lock_guard lock(subscriptions_mu);
+    std::erase_if(subscriptions, [](const auto& b) { return !b->sub.active(); });
+    subscriptions.push_back(std::move(box));
+  }
+
+  std::size_t unsubscribe_all() {
+    std::vector<std::shared_ptr<subscription_box>> all;
+    {
+      std::lock_guard lock(subscriptions_mu);
+      all.swap(subscriptions);
+    }
+    std::size_t active = 0;
+    {
+      py::gil_scoped_release unlocked;
+      for (auto& box : all) {
+        active += box->sub.active() ? 1 : 0;
+        box->sub.unsubscribe();
+      }
+    }
+    return active;
   }
 
   void advance_to(timestamp_ms t) const noexcept {
@@ -591,7 +623,8 @@ std::unique_ptr<py_tracker> make_tracker(const std::string& storage_kind, std::o
                                          std::int64_t max_position_age_ms,
                                          std::int64_t terminal_retention_ms,
                                          std::int64_t dedup_window_ms, std::size_t history_messages,
-                                         std::size_t history_bytes, bool synchronous_full) {
+                                         std::size_t history_bytes, bool synchronous_full,
+                                         bool publish) {
   if (!(max_speed_kmh > 0)) throw_value_error("max_speed_kmh", "must be > 0");
   if (max_future_skew_ms < 0) throw_value_error("max_future_skew_ms", "must be >= 0");
   if (max_position_age_ms <= 0) throw_value_error("max_position_age_ms", "must be > 0");
@@ -618,7 +651,7 @@ std::unique_ptr<py_tracker> make_tracker(const std::string& storage_kind, std::o
   bo.history_messages = history_messages;
   bo.history_bytes = history_bytes;
   bo.time_source = t->clock.get();
-  t->hub = std::make_unique<broker>(bo);
+  if (publish) t->hub = std::make_unique<broker>(bo);
   tracker_options to;
   to.max_speed_kmh = max_speed_kmh;
   to.max_future_skew_ms = max_future_skew_ms;
@@ -630,24 +663,29 @@ std::unique_ptr<py_tracker> make_tracker(const std::string& storage_kind, std::o
   return t;
 }
 
-std::unique_ptr<py_subscription> subscribe(py_tracker& t, std::string topic, py::function callback,
-                                           std::optional<std::uint64_t> since_version, bool raw,
-                                           bool order) {
+broker& require_hub(py_tracker& t) {
+  if (!t.hub) throw_value_error("publish", "this Tracker was made with publish=False: no subscriptions");
+  return *t.hub;
+}
+
+py_subscription subscribe(py_tracker& t, std::string topic, py::function callback,
+                          std::optional<std::uint64_t> since_version, bool raw, bool order) {
   auto state = std::make_shared<callback_state>();
   state->fn = std::move(callback);
   state->raw = raw;
   state->order_topic = order;
-  auto out = std::make_unique<py_subscription>();
-  out->state = state;
-  out->topic = topic;
+  auto box = std::make_shared<subscription_box>();
+  box->state = state;
+  box->topic = topic;
   result<subscription> r = [&] {
     py::gil_scoped_release unlocked;  // replays run the callback, which takes the GIL
-    return t.hub->subscribe(topic, since_version,
+    return require_hub(t).subscribe(topic, since_version,
                             [state](const message_view& m) { state->deliver(m); });
   }();
   if (!r.ok()) throw_rejection(r.error(), r.field(), order ? "order_id" : "topic");
-  out->sub = std::move(r).value();
-  return out;
+  box->sub = std::move(r).value();
+  t.keep(box);
+  return py_subscription{box};
 }
 
 }  // namespace
@@ -733,20 +771,21 @@ void bind_engine(py::module_& m) {
       });
 
   py::class_<py_subscription>(m, "Subscription",
-                              "A live subscription: unsubscribe() (or leave a `with` block) stops "
-                              "delivery; after it returns no callback of it runs.")
-      .def("unsubscribe", &py_subscription::unsubscribe)
-      .def_property_readonly("active", [](const py_subscription& s) { return s.sub.active(); })
-      .def_property_readonly("topic", [](const py_subscription& s) { return s.topic; })
-      .def_property_readonly("deliveries", [](const py_subscription& s) { return s.state->deliveries.load(); },
+                              "A live subscription, kept by its Tracker until unsubscribe() (or "
+                              "the end of a `with` block); after that returns no callback of it "
+                              "runs. Dropping the handle does not unsubscribe.")
+      .def("unsubscribe", [](py_subscription& s) { s.box->unsubscribe(); })
+      .def_property_readonly("active", [](const py_subscription& s) { return s.box->sub.active(); })
+      .def_property_readonly("topic", [](const py_subscription& s) { return s.box->topic; })
+      .def_property_readonly("deliveries", [](const py_subscription& s) { return s.box->state->deliveries.load(); },
                              "Messages delivered to the callback so far.")
-      .def_property_readonly("failures", [](const py_subscription& s) { return s.state->failures.load(); },
+      .def_property_readonly("failures", [](const py_subscription& s) { return s.box->state->failures.load(); },
                              "Callback calls that raised (reported as unraisable, not propagated).")
       .def("__enter__", [](py_subscription& s) -> py_subscription& { return s; },
            py::return_value_policy::reference)
-      .def("__exit__", [](py_subscription& s, py::args) { s.unsubscribe(); })
+      .def("__exit__", [](py_subscription& s, py::args) { s.box->unsubscribe(); })
       .def("__repr__", [](const py_subscription& s) {
-        return "Subscription('" + s.topic + "', " + (s.sub.active() ? "active" : "inactive") + ")";
+        return "Subscription('" + s.box->topic + "', " + (s.box->sub.active() ? "active" : "inactive") + ")";
       });
 
   const tracker_options defaults{};
@@ -755,7 +794,8 @@ void bind_engine(py::module_& m) {
                          "The engine: ingest events, query live state, subscribe to orders, "
                          "replay history. storage: 'memory', 'sqlite' (with path) or 'none'. "
                          "clock_ms: a manual clock starting there (replays, simulations); "
-                         "None reads the system clock.")
+                         "None reads the system clock. publish=False leaves out the in-process "
+                         "broker (no subscriptions; the engine alone, for benchmarks).")
       .def(py::init(&make_tracker), "storage"_a = "memory", "path"_a = py::none(),
            py::kw_only(), "clock_ms"_a = py::none(), "max_speed_kmh"_a = defaults.max_speed_kmh,
            "max_future_skew_ms"_a = defaults.max_future_skew_ms,
@@ -763,7 +803,8 @@ void bind_engine(py::module_& m) {
            "terminal_retention_ms"_a = defaults.terminal_retention_ms,
            "dedup_window_ms"_a = defaults.dedup_window_ms,
            "history_messages"_a = broker_defaults.history_messages,
-           "history_bytes"_a = broker_defaults.history_bytes, "synchronous_full"_a = false)
+           "history_bytes"_a = broker_defaults.history_bytes, "synchronous_full"_a = false,
+           "publish"_a = true)
       .def("ingest", &ingest_one, "json"_a = py::none(), py::kw_only(), "advance_clock"_a = true,
            "One event, from a JSON text (docs/events.md) or from keyword fields (kind, id, time, "
            "order, user, warehouse, rider, amount_cents, lon, lat, origin, destination, address, "
@@ -800,6 +841,10 @@ void bind_engine(py::module_& m) {
           "callback"_a, "raw"_a = false,
           "Calls callback(message) for every live rider position (riderId, longitude, latitude, time).")
       .def(
+          "unsubscribe_all", [](py_tracker& t) { return t.unsubscribe_all(); },
+          "Ends every subscription of this Tracker (their callbacks are released); returns how "
+          "many were active. Callbacks that refer to the Tracker keep it alive until then.")
+      .def(
           "snapshot",
           [](py_tracker& t, py::handle order_id) -> py::object {
             const id o = require_id(order_id, "order_id");
@@ -808,7 +853,7 @@ void bind_engine(py::module_& m) {
               py::gil_scoped_release unlocked;
               if (t_in_callback > 0) {
                 // The engine may hold this order's lock: read the broker's copy.
-                auto r = t.hub->snapshot(o);
+                auto r = t.hub ? t.hub->snapshot(o) : result<tracking_state>(errc::unknown_order);
                 if (r.ok()) s = *r;
               } else {
                 s = t.engine->snapshot(o);
@@ -950,7 +995,7 @@ void bind_engine(py::module_& m) {
             std::string text;
             result<update_batch> r = [&] {
               py::gil_scoped_release unlocked;
-              return t.hub->updates_since(o, version, text);
+              return require_hub(t).updates_since(o, version, text);
             }();
             if (!r.ok()) return py::none();
             return json_loads(text);
@@ -996,7 +1041,7 @@ void bind_engine(py::module_& m) {
         broker_metrics b;
         {
           py::gil_scoped_release unlocked;
-          b = t.hub->metrics();
+          if (t.hub) b = t.hub->metrics();
         }
         py::dict d;
         d["published"] = b.published;

@@ -12,6 +12,7 @@
 #include "xiaoxiang/geo/distance.hpp"
 #include "xiaoxiang/geo/geohash.hpp"
 #include "xiaoxiang/geo/polyline.hpp"
+#include "xiaoxiang/anomaly/geodesic.hpp"
 
 namespace xiaoxiang::python {
 namespace {
@@ -252,20 +253,24 @@ double mean_latitude(const f64_array& lat) {
 }
 
 double trajectory_length(py::handle lon, py::handle lat, const std::string& method) {
-  if (method != "haversine" && method != "cheap_ruler")
-    throw_value_error("method", "expected 'haversine' or 'cheap_ruler', got '" + method + "'");
+  if (method != "geodesic" && method != "haversine" && method != "cheap_ruler")
+    throw_value_error("method", "expected 'geodesic', 'haversine' or 'cheap_ruler', got '" + method + "'");
   const f64_array x = to_f64(lon, "lon");
   const f64_array y = to_f64(lat, "lat");
   const std::size_t n = common_length({{"lon", x.size()}, {"lat", y.size()}}, false);
   const cheap_ruler ruler(mean_latitude(y));
-  const bool haversine = method == "haversine";
+  const int how = method == "geodesic" ? 0 : method == "haversine" ? 1 : 2;
   py::gil_scoped_release unlocked;
   double total = 0;
   std::optional<geo_point> previous;
   for (std::size_t i = 0; i < n; ++i) {
     const geo_point p{x.data()[i], y.data()[i]};
     if (!is_valid_point(p)) continue;  // a missing fix joins its neighbours
-    if (previous) total += haversine ? haversine_m(*previous, p) : ruler.distance_m(*previous, p);
+    if (previous) {
+      total += how == 0   ? geodesic_distance_m(*previous, p)
+               : how == 1 ? haversine_m(*previous, p)
+                          : ruler.distance_m(*previous, p);
+    }
     previous = p;
   }
   return total;
@@ -399,9 +404,10 @@ void bind_geo(py::module_& m) {
       "lon1"_a, "lat1"_a, "lon2"_a, "lat2"_a, "ruler_lat"_a = py::none(),
       "Fast city-scale distance in metres (cheap ruler on WGS-84, within 0.05% up to 50 km). "
       "ruler_lat defaults to the mean of lat1.");
-  m.def("trajectory_length_m", &trajectory_length, "lon"_a, "lat"_a, "method"_a = "haversine",
+  m.def("trajectory_length_m", &trajectory_length, "lon"_a, "lat"_a, "method"_a = "geodesic",
         "Length in metres of a track (points in time order): the sum of consecutive distances, "
-        "'haversine' or 'cheap_ruler'. Invalid points (NaN) are skipped.");
+        "'geodesic' (WGS-84, as MovingPandas' get_length), 'haversine' or 'cheap_ruler'. "
+        "Invalid points (NaN) are skipped.");
 
   py::class_<py_polyline>(m, "Polyline",
                           "A route (>= 2 points) for projecting positions: distance off the "

@@ -9,6 +9,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = XIAOXIANG_VERSION;
   xiaoxiang::python::bind_core(m);
   xiaoxiang::python::bind_geo(m);
+  xiaoxiang::python::bind_trajectory(m);
   xiaoxiang::python::bind_engine(m);
   xiaoxiang::python::bind_sim(m);
 }
