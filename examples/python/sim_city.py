@@ -36,9 +36,10 @@ def main():
     print(f"\nsimulator injected {injected['duplicates']} duplicates;"
           f" engine saw {int((events['status'] == 'duplicate').sum())}")
 
-    created = events[events["kind"] == "order_created"].set_index("order_id")["time"]
-    delivered = events[(events["kind"] == "order_delivered") & (events["status"] == "accepted")]
-    minutes = (delivered.set_index("order_id")["time"] - created.reindex(delivered["order_id"]).values) / 60_000
+    accepted = events[events["status"] == "accepted"]
+    created = accepted[accepted["kind"] == "order_created"].set_index("order_id")["time"]
+    delivered = accepted[accepted["kind"] == "order_delivered"].set_index("order_id")["time"]
+    minutes = (delivered - created.reindex(delivered.index)) / 60_000
     if len(minutes):
         print(f"{len(minutes)} orders delivered; minutes from order to door:"
               f" median {np.median(minutes):.1f}, P90 {np.percentile(minutes, 90):.1f}")

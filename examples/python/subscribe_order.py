@@ -21,11 +21,14 @@ def main():
     sim = xx.Simulation(seed=11, riders=10)
     tracker = xx.Tracker(clock_ms=sim.now_ms)  # a manual clock, moved by the simulation
 
-    # Find the first order the city creates, then watch it from its creation.
-    first = sim.run(60_000, tracker=tracker)
-    created = first[first["kind"] == "order_created"]
-    if created.empty:
-        print("no order in the first minute")
+    # Run until the city creates its first order, then watch it from its creation.
+    for _ in range(60):
+        step = sim.run(30_000, tracker=tracker)
+        created = step[step["kind"] == "order_created"]
+        if not created.empty:
+            break
+    else:
+        print("no order in the first 30 minutes")
         return 1
     order = created["order_id"].iloc[0]
     print(f"watching {order}")
