@@ -25,3 +25,4 @@
 #include "xiaoxiang/transport/broker.hpp"
 #include "xiaoxiang/transport/json_codec.hpp"
 #include "xiaoxiang/transport/publisher.hpp"
+#include "xiaoxiang/transport/stomp_frame.hpp"

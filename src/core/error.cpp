@@ -113,7 +113,7 @@ constexpr code_text kCodes[] = {
     {errc::stomp_already_connected, "stomp_already_connected",
      "STOMP session is connected already"},
     {errc::stomp_unsupported_version, "stomp_unsupported_version",
-     "no common STOMP version (this server speaks 1.2, 1.1, 1.0)"},
+     "no common STOMP version (the version header lists the server's)"},
     {errc::stomp_missing_header, "stomp_missing_header",
      "STOMP header is required"},
     {errc::stomp_invalid_header_value, "stomp_invalid_header_value",
