@@ -599,6 +599,27 @@ result<update_batch> broker::updates_since(const order_id& order, std::uint64_t 
   return batch;
 }
 
+std::vector<tracking_state> broker::orders(std::size_t limit) const {
+  std::vector<tracking_state> out;
+  if (limit == 0) return out;
+  for (const shard& sh : impl_->shards) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, e] : sh.orders)
+      if (e.has_state) out.push_back(e.state);
+  }
+  const auto newer = [](const tracking_state& a, const tracking_state& b) {
+    if (a.create_time != b.create_time) return a.create_time > b.create_time;
+    return a.order < b.order;
+  };
+  if (out.size() > limit) {
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit), out.end(), newer);
+    out.resize(limit);
+  } else {
+    std::sort(out.begin(), out.end(), newer);
+  }
+  return out;
+}
+
 void broker::forget(const order_id& order) {
   shard& sh = impl_->shard_of(order);
   std::lock_guard lock(sh.mu);

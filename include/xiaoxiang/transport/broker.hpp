@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xiaoxiang/core/result.hpp"
 #include "xiaoxiang/core/time.hpp"
@@ -147,6 +148,10 @@ class broker final : public publisher {
   // back); "[]" when the client is up to date. errc::unknown_order "orderId".
   result<update_batch> updates_since(const order_id& order, std::uint64_t since,
                                      std::string& out) const;
+
+  // The current states of up to `limit` orders the broker holds, most
+  // recently changed first (ties by id), for order lists of consoles.
+  std::vector<tracking_state> orders(std::size_t limit) const;
 
   // Drops an order's state and history now (its subscribers stay).
   void forget(const order_id& order);
