@@ -30,6 +30,7 @@ for (const [name, transports] of [['websocket', ['websocket']], ['xhr-streaming'
     assert.equal(r.transport, name);
     assert.equal(r.connectedHeaders.version, '1.2');
     assert.ok(r.connectedHeaders['heart-beat'], 'CONNECTED carries heart-beat');
+    assert.ok(r.disconnectReceipt, 'DISCONNECT with a receipt header gets its RECEIPT');
     checkStream(r.orders[order.orderId], order.orderId, 'sub-' + order.orderId);
     // What the client holds is what the server holds (or it moved on since).
     const last = r.orders[order.orderId].at(-1).version;

@@ -80,8 +80,9 @@
   // (the /ws endpoint), subscribes to each order of `orderIds` and collects
   // what arrives until `count` messages per order (or the time is up).
   // since: {orderId: version} resumes those subscriptions (x-since-version).
-  // Resolves {transport, connectedHeaders, orders: {id: [{version, type,
-  // status, destination, subscription, messageId, contentType}]}}.
+  // Resolves {transport, connectedHeaders, disconnectReceipt, orders: {id:
+  // [{version, type, status, destination, subscription, messageId,
+  // contentType}]}}.
   function stompCollect(SockJS, Stomp, url, transports, orderIds, count, timeoutMs = 30000, since = {}) {
     return new Promise((resolve, reject) => {
       let socket = null;
@@ -99,11 +100,19 @@
         heartbeatOutgoing: 10000,
         debug: () => {},
       });
+      // DISCONNECT asks for a RECEIPT (stompjs' onDisconnect); a server that
+      // never answers must not hang the test, so the wait is bounded.
+      let receipted = false;
+      client.onDisconnect = () => { receipted = true; };
+      let finished = false;
       const done = (error) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
-        client.deactivate().finally(() => {
+        const stop = client.deactivate();
+        withTimeout(stop, 3000, 'DISCONNECT receipt').catch(() => client.forceDisconnect()).finally(() => {
           if (error) reject(error);
-          else resolve({ transport, connectedHeaders, orders });
+          else resolve({ transport, connectedHeaders, orders, disconnectReceipt: receipted });
         });
       };
       const timer = setTimeout(() => done(null), timeoutMs);
