@@ -112,24 +112,37 @@ speed_observations minus(speed_observations a, speed_observations b) {
 }  // namespace
 
 double speed_model::speed_mps(geo_point p, timestamp_ms t) const noexcept {
-  const auto b = static_cast<std::size_t>(bucket(t));
   const auto all = static_cast<std::size_t>(speed_model_max_buckets);
   const speed_observations g_all = read(global_[all]);
   const cell* c = find(coarse_, p, false, dropped_coarse_);
   const cell* f = find(fine_, p, false, dropped_fine_);
   const speed_observations c_all = c ? read(c->s[all]) : speed_observations{};
   const speed_observations f_all = f ? read(f->s[all]) : speed_observations{};
-  const speed_observations f_b = f ? read(f->s[b]) : speed_observations{};
-  // The place, all day: the rest of the city, then the coarse cell, then
-  // the fine cell at other times of day.
-  double v = blend(minus(g_all, c_all), options_.default_speed_mps);
-  v = blend(minus(c_all, f_all), v);
-  v = blend(minus(f_all, f_b), v);
-  // The city's time-of-day effect (rush hours), then the fine cell at this time.
   const double day = g_all.time_s > 0 ? std::max(g_all.distance_m, 0.0) / g_all.time_s
                                       : options_.default_speed_mps;
-  const double hour = day > 0 ? blend(read(global_[b]), day) / day : 1.0;
-  v = blend(f_b, v * hour);
+  // The place, all day: the rest of the city, then the coarse cell.
+  double place = blend(minus(g_all, c_all), options_.default_speed_mps);
+  place = blend(minus(c_all, f_all), place);
+  auto at_bucket = [&](std::size_t b) {
+    const speed_observations f_b = f ? read(f->s[b]) : speed_observations{};
+    // The fine cell at other times of day, then the city's time-of-day
+    // factor (rush hours), then the fine cell at this time.
+    double v = blend(minus(f_all, f_b), place);
+    const double hour = day > 0 ? blend(read(global_[b]), day) / day : 1.0;
+    return blend(f_b, v * hour);
+  };
+  // Between the centres of two buckets, mix them linearly, so that the
+  // speed does not jump at a bucket's border.
+  const int width = 1440 / buckets_;
+  const std::int64_t minute = t / 60'000 + options_.utc_offset_minutes;
+  const double of_day = static_cast<double>(((minute % 1440) + 1440) % 1440) +
+                        static_cast<double>(((t % 60'000) + 60'000) % 60'000) / 60'000.0;
+  const double x = of_day / width - 0.5;
+  const double lower = std::floor(x);
+  const double w = x - lower;
+  const auto b0 = static_cast<std::size_t>((static_cast<int>(lower) + buckets_) % buckets_);
+  const auto b1 = static_cast<std::size_t>((static_cast<int>(lower) + 1) % buckets_);
+  const double v = b0 == b1 ? at_bucket(b0) : (1 - w) * at_bucket(b0) + w * at_bucket(b1);
   return std::clamp(v, options_.min_speed_mps, options_.max_speed_mps);
 }
 

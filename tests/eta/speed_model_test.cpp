@@ -36,14 +36,16 @@ TEST(SpeedModel, ConvergesToObservedSpeed) {
 
 TEST(SpeedModel, FallbackCellHourToCellToGlobal) {
   speed_model m(small());
+  // Times at the centres of their hour buckets, where no neighbour mixes in.
+  const timestamp_ms noon = kNoonUtc + 30 * 60'000;
   // Cell A seen at noon only (10 m/s); elsewhere the city at noon (5 m/s)
   // and at 3 am (2.5 m/s).
-  const timestamp_ms three_am = kNoonUtc - 9 * 3'600'000;
-  for (int i = 0; i < 400; ++i) m.observe(kA, kNoonUtc, 150, 15);
-  for (int i = 0; i < 400; ++i) m.observe(kFar, kNoonUtc, 75, 15);
+  const timestamp_ms three_am = noon - 9 * 3'600'000;
+  for (int i = 0; i < 400; ++i) m.observe(kA, noon, 150, 15);
+  for (int i = 0; i < 400; ++i) m.observe(kFar, noon, 75, 15);
   for (int i = 0; i < 400; ++i) m.observe(kFar, three_am, 37.5, 15);
   // Cell + hour known (6,000 s each, against a prior weight of 120 s).
-  EXPECT_NEAR(m.speed_mps(kA, kNoonUtc), 10.0, 0.15);
+  EXPECT_NEAR(m.speed_mps(kA, noon), 10.0, 0.15);
   EXPECT_NEAR(m.speed_mps(kFar, three_am), 2.5, 0.1);
   // Cell A at 3 am: the cell's own speed, slowed by the city's 3 am factor.
   const double a3 = m.speed_mps(kA, three_am);
@@ -53,9 +55,25 @@ TEST(SpeedModel, FallbackCellHourToCellToGlobal) {
   EXPECT_NEAR(a3, 10.0 * 2.5 / day, 0.2);
   // A cell never seen, at noon: the city at noon.
   const geo_point unseen{116.80, 39.50};
-  EXPECT_NEAR(m.speed_mps(unseen, kNoonUtc), 7.5, 0.1);
+  EXPECT_NEAR(m.speed_mps(unseen, noon), 7.5, 0.1);
   // ... and at a time nobody saw: the city's all-day speed.
-  EXPECT_NEAR(m.speed_mps(unseen, kNoonUtc + 4 * 3'600'000), day, 0.1);
+  EXPECT_NEAR(m.speed_mps(unseen, noon + 4 * 3'600'000), day, 0.1);
+}
+
+// Between two bucket centres the speed moves linearly, with no jump at the
+// border between the buckets.
+TEST(SpeedModel, TimeOfDayIsContinuous) {
+  speed_model m(small());
+  const timestamp_ms noon = kNoonUtc + 30 * 60'000, one = noon + 3'600'000;
+  for (int i = 0; i < 400; ++i) m.observe(kA, noon, 150, 15);  // 10 m/s at 12:30
+  for (int i = 0; i < 400; ++i) m.observe(kA, one, 60, 15);    // 4 m/s at 13:30
+  const double at_noon = m.speed_mps(kA, noon), at_one = m.speed_mps(kA, one);
+  EXPECT_GT(at_noon, 9.5);
+  EXPECT_LT(at_one, 4.5);
+  const double before = m.speed_mps(kA, kNoonUtc + 3'600'000 - 1);
+  const double after = m.speed_mps(kA, kNoonUtc + 3'600'000);
+  EXPECT_NEAR(before, after, 0.01);
+  EXPECT_NEAR(after, (at_noon + at_one) / 2, 0.05);
 }
 
 TEST(SpeedModel, SparseCellBlendsWithItsFallback) {
