@@ -3,7 +3,8 @@
 // through coarser knowledge when a cell has seen little traffic:
 // fine cell + bucket -> fine cell -> coarse cell -> whole city -> default
 // speed, the all-day levels scaled by the city's time-of-day factor (rush
-// hours). Each level is blended with the one after it in proportion to how
+// hours), and between two buckets' centres the two are mixed linearly so
+// that a speed never jumps at the hour. Each level is blended with the one after it in proportion to how
 // much it has seen (each observation counted at one level only), so a cell
 // with a minute of data moves the estimate a little and one with an hour
 // decides it. Lock-free: the engine's ingest threads observe and query at
