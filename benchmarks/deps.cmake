@@ -18,3 +18,9 @@ if(TARGET bench_rider_index)
   # Boost's varray once inlined into this program; not our code.
   target_compile_options(bench_rider_index PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 endif()
+
+# anomaly: the real GPS file the stop-detection benchmark reads.
+if(TARGET bench_anomaly)
+  target_compile_definitions(bench_anomaly PRIVATE
+    XIAOXIANG_REAL_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data/real")
+endif()
