@@ -203,8 +203,8 @@ evaluation run_sim(std::uint64_t seed, int riders, duration_ms length_ms) {
 }
 
 TEST(AnomalySimEval, DefaultsMeetTheGoalsOnGroundTruth) {
-  // 200 riders for 3 simulated hours (~2.5 s); seeds 1, 2, 3 and 11 give
-  // the same verdicts (docs/anomaly.md has their figures).
+  // 200 riders for 3 simulated hours (~2.5 s); seeds 1, 2 and 3 give the
+  // same verdicts (docs/anomaly.md has their figures).
   const evaluation e = run_sim(7, 200, 3 * 3'600'000);
   for (const auto& [kind, s] : e.scores) {
     std::printf("%-16s truth %3d found %3d episodes %3d matched %3d precision %.3f recall %.3f "
