@@ -33,3 +33,7 @@
 #include "xiaoxiang/transport/json_codec.hpp"
 #include "xiaoxiang/transport/publisher.hpp"
 #include "xiaoxiang/transport/stomp_frame.hpp"
+#include "xiaoxiang/server/event_batch.hpp"
+#include "xiaoxiang/server/sockjs_frame.hpp"
+#include "xiaoxiang/server/tracking_api.hpp"
+#include "xiaoxiang/server/web_server.hpp"
