@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "xiaoxiang/geo/distance.hpp"
@@ -341,6 +342,16 @@ TEST(TripEtaStops, LearnTripsChecksAllThenLearnsInTwoPasses) {
   EXPECT_GE(model->error_samples(-1), 12u * 5);
   EXPECT_NEAR(model->calibration(0).median_ratio, 1.0, 0.1);
 }
+
+}  // namespace
+}  // namespace xiaoxiang
+
+namespace xiaoxiang {
+namespace {
+
+// The engine embeds a trip_eta in each order's slot: a plain value, no heap.
+static_assert(std::is_trivially_copyable_v<trip_eta>);
+static_assert(sizeof(trip_eta) <= 512);
 
 }  // namespace
 }  // namespace xiaoxiang
