@@ -55,7 +55,9 @@ struct streaming_stop_options {
   duration_ms min_duration_ms = 60'000;  // a stop counts once it spans this long, ms
   // Consecutive fixes beyond radius_m tolerated as GPS spikes before the
   // stop ends (they do not move the centre; a stop ending keeps its last
-  // fix inside as its end).
+  // fix inside as its end). The next candidate starts at the first of them
+  // with the current fix replayed; with more than 1, the fixes in between
+  // are not replayed (the state keeps one pending fix, to stay fixed-size).
   std::uint8_t max_outliers = 1;
 };
 
