@@ -108,12 +108,15 @@ for (const [where, originOf] of [['same origin', () => base], ['cross origin', (
 }
 
 test('the live page: riders move, the selected order changes status; screenshot', { timeout: 240000 }, async () => {
-  // The delivering order closest to arrival is the one to watch change.
-  const orders = await activeOrders(1, [3]);
+  // Watch an order about to change: one in the warehouse (Paid, furthest
+  // in picking) soon leaves with a rider or is cancelled; else the
+  // delivering one nearest arrival (an ETA of 0 may be a stuck rider).
+  await activeOrders(1, [2, 3]);
   const all = await (await fetch(base + '/api/orders?limit=500')).json();
-  const delivering = (Array.isArray(all) ? all : all.orders).filter((o) => o.status === 3 && o.etaSeconds >= 0)
-    .sort((a, b) => a.etaSeconds - b.etaSeconds);
-  const watch = (delivering[0] ?? orders[0]).orderId;
+  const list = Array.isArray(all) ? all : all.orders;
+  const paid = list.filter((o) => o.status === 2).sort((a, b) => b.pickingStage - a.pickingStage);
+  const delivering = list.filter((o) => o.status === 3 && o.etaSeconds > 30).sort((a, b) => a.etaSeconds - b.etaSeconds);
+  const watch = (paid[0] ?? delivering[0] ?? list.find((o) => o.status < 4)).orderId;
 
   const page = await context.newPage();
   const errors = [];
@@ -132,7 +135,12 @@ test('the live page: riders move, the selected order changes status; screenshot'
   assert.match(label, /待支付|仓库处理中|配送中|已送达|已取消/);
   const rows = await page.$$eval('#order-rows tr', (trs) => trs.length);
   assert.ok(rows >= 1, 'the order list has rows');
-  await page.waitForTimeout(1500);  // a few more frames of riders on the map
+  if (change.to === 3) {
+    // Out for delivery: the planned route appears and the trajectory grows.
+    await page.waitForFunction(() => window.xiaoxiang.routePoints > 1 && window.xiaoxiang.trackPoints >= 6,
+      null, { timeout: 60000, polling: 250 });
+  }
+  await page.waitForTimeout(1000);  // a few more frames of riders on the map
   await page.screenshot({ path: join(outDir, 'screenshot.png') });
   assert.deepEqual(errors, []);
   await page.close();

@@ -34,6 +34,7 @@ let selectedRoute = [];
 const seen = {
   transport: null, connects: 0, messages: 0, riderMessages: 0, riderMoves: 0,
   orderMessages: 0, gaps: 0, selected: null, statusChanges: [], errors: [],
+  routePoints: 0, trackPoints: 0,
 };
 window.xiaoxiang = seen;
 
@@ -112,6 +113,8 @@ function updateOrderTracking(tracking, statusBefore) {
   if (tracking.orderId === selectedId) {
     if (statusBefore !== undefined && statusBefore !== tracking.status) {
       seen.statusChanges.push({ orderId: tracking.orderId, from: statusBefore, to: tracking.status, version: tracking.version });
+      // A route is planned when a rider takes the order: fetch it then.
+      loadRoute(tracking.orderId);
     }
     if (Number.isFinite(tracking.longitude) && Number.isFinite(tracking.latitude)) {
       const last = selectedTrack[selectedTrack.length - 1];
@@ -180,12 +183,11 @@ async function select(id) {
   const url = new URL(location.href);
   url.searchParams.set('order', id);
   history.replaceState(null, '', url);
-  const [route, track] = await Promise.allSettled([
-    getJson(`/api/orders/${encodeURIComponent(id)}/route`),
+  const [, track] = await Promise.allSettled([
+    loadRoute(id),
     getJson(`/api/orders/${encodeURIComponent(id)}/track`),
   ]);
   if (id !== selectedId) return;
-  if (route.status === 'fulfilled') selectedRoute = lines(route.value).flatMap((l) => l.coords);
   if (track.status === 'fulfilled') {
     // The stored trajectory first, then what arrived live meanwhile.
     const stored = lines(track.value).flatMap((l) => l.coords.map((c) => [c[0], c[1]]));
@@ -193,6 +195,18 @@ async function select(id) {
   }
   if (!store.get(id)) refreshOrder(id);
   renderDetail();
+}
+
+async function loadRoute(id) {
+  try {
+    const route = await getJson(`/api/orders/${encodeURIComponent(id)}/route`);
+    if (id !== selectedId) return;
+    selectedRoute = lines(route).flatMap((l) => l.coords);
+    seen.routePoints = selectedRoute.length;
+    renderDetail();
+  } catch {
+    // No route yet (no rider assigned): nothing to draw.
+  }
 }
 
 // ---- rendering ----------------------------------------------------------------
@@ -205,13 +219,16 @@ function badge(status) {
   return span;
 }
 
-function formatEta(seconds, p90) {
+// "7 min (p90 10 min) · ≈15:42": the arrival is counted from the record's
+// own time (createTime), the server's clock, which a simulation runs ahead
+// of the wall clock.
+function formatEta(seconds, p90, from) {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
   const min = (s) => `${Math.max(0, Math.round(s / 60))} min`;
-  const arrive = new Date(Date.now() + seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return Number.isFinite(p90) && p90 >= 0
-    ? `${min(seconds)} (p90 ${min(p90)}) · ≈${arrive}`
-    : `${min(seconds)} · ≈${arrive}`;
+  const text = Number.isFinite(p90) && p90 >= 0 ? `${min(seconds)} (p90 ${min(p90)})` : min(seconds);
+  if (!Number.isFinite(from) || from <= 0) return text;
+  const arrive = new Date(from + seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return `${text} · ≈${arrive}`;
 }
 
 function renderDetail() {
@@ -220,7 +237,7 @@ function renderDetail() {
   const status = $('status');
   status.replaceWith(t ? Object.assign(badge(t.status), { id: 'status' }) : Object.assign(document.createElement('span'), { id: 'status', className: 'badge', textContent: '—' }));
   $('d-version').textContent = t?.version ?? '—';
-  $('d-eta').textContent = t && !isTerminal(t.status) ? formatEta(t.etaSeconds, t.etaP90Seconds) : '—';
+  $('d-eta').textContent = t && !isTerminal(t.status) ? formatEta(t.etaSeconds, t.etaP90Seconds, t.createTime) : '—';
   $('d-rider').textContent = t?.riderId ?? '—';
   $('d-warehouse').textContent = t?.warehouseId ?? '—';
   $('d-picking').textContent = t ? (PICKING_LABELS[t.pickingStage] ?? String(t.pickingStage)) : '—';
@@ -239,6 +256,7 @@ function renderDetail() {
     alerts.append(li);
   }
   if (!alerts.children.length) alerts.innerHTML = '<li class="muted">none</li>';
+  seen.trackPoints = selectedTrack.length;
   map.setSelection(t || selectedRoute.length ? {
     route: selectedRoute,
     track: selectedTrack,
@@ -265,7 +283,7 @@ function renderList() {
       tr.dataset.order = t.orderId;
       if (t.orderId === selectedId) tr.className = 'selected';
       const cells = [t.orderId, badge(t.status),
-        isTerminal(t.status) ? '—' : formatEta(t.etaSeconds).split(' ·')[0], String(t.version)];
+        isTerminal(t.status) ? '—' : formatEta(t.etaSeconds), String(t.version)];
       for (const c of cells) {
         const td = document.createElement('td');
         td.append(c);

@@ -129,8 +129,8 @@ export class MapView {
       const [x, y] = this.project(w.lon, w.lat);
       if (w.radiusM > 0) {
         const r = (w.radiusM / 111320) * this.pxPerDeg;
-        ctx.fillStyle = 'rgba(224, 79, 109, 0.05)';
-        ctx.strokeStyle = 'rgba(224, 79, 109, 0.35)';
+        ctx.fillStyle = 'rgba(224, 79, 109, 0.03)';
+        ctx.strokeStyle = 'rgba(224, 79, 109, 0.22)';
         ctx.setLineDash([4, 4]);
         ctx.beginPath();
         ctx.arc(x, y, r, 0, 2 * Math.PI);
