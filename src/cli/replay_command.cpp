@@ -31,6 +31,7 @@ const char* kind_name(record_kind k) {
     case record_kind::position: return "position";
     case record_kind::picking: return "picking";
     case record_kind::rider_assigned: return "assigned";
+    case record_kind::alert: return "alert";
   }
   return "unknown";
 }

@@ -26,9 +26,12 @@ anomaly_scores score_alerts(const std::vector<anomaly_truth>& truth,
   anomaly_scores scores{};
   // Truth rows by (order, kind): few per order, so a list per order is enough.
   std::unordered_map<order_id, std::vector<const anomaly_truth*>, order_hash> rows;
+  auto observable = [&](const anomaly_truth& t) {
+    return t.start_ms <= options.end_of_run - options.min_observable_ms;
+  };
   for (const anomaly_truth& t : truth) {
     rows[t.order].push_back(&t);
-    ++scores[static_cast<std::size_t>(t.kind)].truths;
+    if (observable(t)) ++scores[static_cast<std::size_t>(t.kind)].truths;
   }
   std::unordered_map<const anomaly_truth*, timestamp_ms> first_match;
   auto window_start = [&](const anomaly_truth& t) {
@@ -55,6 +58,7 @@ anomaly_scores score_alerts(const std::vector<anomaly_truth>& truth,
   }
   std::array<std::vector<double>, alert_kind_count> delays;
   for (const auto& [t, at] : first_match) {
+    if (!observable(*t)) continue;
     ++scores[static_cast<std::size_t>(t->kind)].found;
     delays[static_cast<std::size_t>(t->kind)].push_back(
         static_cast<double>(std::max<timestamp_ms>(0, at - t->start_ms)) / 1000.0);

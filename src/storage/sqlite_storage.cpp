@@ -284,7 +284,7 @@ class row_reader {
     r.version = static_cast<std::uint64_t>(read_int(9));
     r.source_event = read_id(10);
     const auto kind = read_int(11);
-    if (kind < 1 || kind > 4) bad(11);
+    if (kind < 1 || kind > 5) bad(11);
     r.kind = static_cast<record_kind>(kind);
     r.stage = read_stage(12);
     return r;

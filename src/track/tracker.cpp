@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "order_monitor.hpp"
 #include "xiaoxiang/geo/distance.hpp"
 
 namespace xiaoxiang {
@@ -188,9 +191,13 @@ struct order_slot {
   order row;                    // the orders-table state
   tracking_state view;          // what watchers see
   std::vector<std::uint64_t> events;  // fingerprints of applied non-position events
-  std::vector<geo_point> route;       // planned route while Delivering
+  std::vector<geo_point> route;       // planned route while Delivering (monitoring off;
+                                      // with it on, the monitor holds the route)
   timestamp_ms assigned_at = 0;       // device time of rider_assigned
   timestamp_ms terminal_at = 0;       // clock time it became terminal (eviction)
+  // ETA and detectors, from payment until the order is terminal (allocated
+  // once per order, not per update).
+  std::unique_ptr<detail::order_monitor> monitor;
 
   bool has_event(std::uint64_t fp) const noexcept {
     return std::find(events.begin(), events.end(), fp) != events.end();
@@ -270,11 +277,18 @@ struct rider_order {
   order_id id;
   std::uint32_t part = 0;
   order_slot* slot = nullptr;
+  // Where the rider is expected to stand for this order (the standstill
+  // detector's planned stops), copied at assignment.
+  geo_point origin, destination;
 };
 
 struct rider_slot {
   rider_id id;                      // the table's key
   std::vector<rider_order> orders;  // Delivering now
+  // The customer of the order it delivered last: it may stand there a while
+  // yet (hand-over) with its other orders aboard — a planned stop for them.
+  geo_point last_drop;
+  bool has_last_drop = false;
   position_fix live;             // newest applied fix
   bool has_live = false;
   fix_memory memory;
@@ -292,7 +306,8 @@ struct counters {
   explicit counters(bool shared_writers = false) noexcept : shared(shared_writers) {}
   const bool shared;
   std::atomic<std::uint64_t> accepted{0}, duplicates{0}, rejected{0}, positions{0},
-      order_updates{0}, records{0}, published{0}, fixes_rejected{0}, stale_fixes{0}, evicted{0};
+      order_updates{0}, records{0}, published{0}, fixes_rejected{0}, stale_fixes{0}, evicted{0},
+      alerts_raised{0}, alerts_cleared{0};
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
     if (shared)
       c.fetch_add(n, std::memory_order_relaxed);
@@ -347,6 +362,15 @@ struct tracker::impl {
   timestamp_ms recovered_until = 0;
   std::mutex rejected_mu;
   std::unordered_map<int, std::uint64_t> rejected_by_code;
+  std::unique_ptr<eta_model> model;  // shared by every order's monitor
+  bool monitoring;                   // ETA or detectors on
+  detail::monitor_context monitor_ctx;
+
+  static std::unique_ptr<eta_model> make_model(const tracker_options& o) {
+    auto m = eta_model::make(o.eta_model);
+    if (!m) throw error(m.error(), std::string("tracker_options.eta_model.") + (m.field() ? m.field() : ""));
+    return std::move(*m);
+  }
 
   impl(const tracker_options& o, storage* s, publisher* p, const clock* c)
       : options(o),
@@ -354,8 +378,29 @@ struct tracker::impl {
         pub(p),
         now_clock(c ? c : &wall),
         order_parts(std::max<std::size_t>(1, o.order_partitions)),
-        rider_parts(std::max<std::size_t>(1, o.rider_partitions)) {
+        rider_parts(std::max<std::size_t>(1, o.rider_partitions)),
+        model(make_model(o)),
+        monitoring(o.eta || o.detectors),
+        monitor_ctx{options, *model} {
     if (store) writer = std::make_unique<write_behind>(*store, o.storage_queue);
+  }
+
+  detail::order_monitor& monitor_of(order_slot& slot) {
+    if (!slot.monitor) slot.monitor = std::make_unique<detail::order_monitor>();
+    return *slot.monitor;
+  }
+
+  // Counts the alerts that started and ended between two views' flags.
+  static std::uint32_t active_mask(const tracking_state& v) noexcept {
+    std::uint32_t m = 0;
+    for (std::size_t k = 0; k < alert_kind_count; ++k)
+      if (v.alerts[k].active) m |= 1u << k;
+    return m;
+  }
+  static void count_alerts(counters& c, std::uint32_t before, std::uint32_t after) {
+    if (const auto up = std::popcount(after & ~before)) c.add(c.alerts_raised, static_cast<std::uint64_t>(up));
+    if (const auto down = std::popcount(before & ~after))
+      c.add(c.alerts_cleared, static_cast<std::uint64_t>(down));
   }
 
   timestamp_ms now() const noexcept { return now_clock->now(); }
@@ -413,6 +458,15 @@ struct tracker::impl {
     return metres / seconds * 3.6 > options.max_speed_kmh;
   }
 
+  // True when p is where the rider is expected to stand: the warehouse or
+  // the customer of any order it carries.
+  bool at_planned_stop(const rider_slot& rider, geo_point p) const noexcept {
+    const double r = options.planned_stop_radius_m;
+    for (const rider_order& o : rider.orders)
+      if (haversine_m(p, o.origin) <= r || haversine_m(p, o.destination) <= r) return true;
+    return rider.has_last_drop && haversine_m(p, rider.last_drop) <= r;
+  }
+
   // --- storage ------------------------------------------------------------
 
   // Reserves room for one order's records; an empty optional without storage.
@@ -447,6 +501,9 @@ struct tracker::impl {
   }
 
   void publish(order_partition& part, order_slot& slot, std::uint32_t changed) {
+    // Every message of an order under watch carries its ETA and alerts, so
+    // that a client never has to remember them from an older message.
+    if (slot.monitor) changed |= (options.eta ? field::eta : 0) | (options.detectors ? field::alerts : 0);
     slot.view.version = slot.row.version;
     part.count.add(part.count.order_updates);
     if (!pub) return;
@@ -474,6 +531,42 @@ struct tracker::impl {
                           const position_fix* fixes, std::size_t count, ingest_result& out);
   void sweep(order_partition& part, timestamp_ms t);
   void recover();
+
+  // The clock-driven detectors of one order (the partition locked); true
+  // when they changed something, which then is a version of its own.
+  bool tick_order(order_partition& part, order_slot& slot, timestamp_ms t) {
+    if (slot.row.status != order_status::paid && slot.row.status != order_status::delivering)
+      return false;
+    tracking_state& v = slot.view;
+    const tracking_state before = v;
+    const std::uint32_t changed = slot.monitor->on_tick(monitor_ctx, slot.row, t, v);
+    if (!(changed & field::alerts)) return false;  // values moving: wait for the next message
+    auto ticket = reserve(1);
+    if (!ticket) {
+      // The writer is full: leave the alert for the next tick.
+      v = before;
+      return false;
+    }
+    count_alerts(part.count, active_mask(before), active_mask(v));
+    part.records.clear();
+    static const event kClock{};  // no source event: the engine's clock raised it
+    tracking_record& r = new_record(part, slot, kClock, record_kind::alert, t);
+    for (std::size_t k = 0; k < alert_kind_count; ++k) {
+      if (before.alerts[k].active == v.alerts[k].active) continue;
+      if (!r.address.empty()) r.address += "; ";
+      char value[32];
+      std::snprintf(value, sizeof value, "%.1f", v.alerts[k].value);
+      r.address += alert_kind_name(static_cast<alert_kind>(k));
+      r.address += v.alerts[k].active ? " raised " : " cleared ";
+      r.address += value;
+    }
+    // The view's createTime stays the latest fix's time: it is what orders
+    // live fixes against late ones.
+    slot.row.update_time = std::max(slot.row.update_time, t);
+    (void)write(*ticket, part, slot.row);
+    publish(part, slot, changed);
+    return true;
+  }
 };
 
 // --- dispatch ----------------------------------------------------------------
@@ -583,7 +676,9 @@ ingest_result tracker::impl::change_order(const event& e) {
 
   order_partition& part = order_part(e.order);
   rider_id release_rider;  // rider whose order list must drop this order
+  bool dropped_off = false;  // delivered: the rider stands at the customer a while
   order_slot* assigned_slot = nullptr;  // the slot, when a rider took the order
+  geo_point assigned_origin, assigned_destination;  // its planned stops
   ingest_result out;
   {
     std::lock_guard lock(part.mu);
@@ -642,9 +737,11 @@ ingest_result tracker::impl::change_order(const event& e) {
         row.rider = e.rider;
         r.operator_id = e.rider;
         r.op_type = operator_type::rider;
-        slot.route = e.route;
+        if (!monitoring) slot.route = e.route;
         slot.assigned_at = e.time;
         assigned_slot = &slot;
+        assigned_origin = row.origin;
+        assigned_destination = row.destination;
         v.rider = e.rider;
         changed |= field::rider;
         break;
@@ -664,6 +761,27 @@ ingest_result tracker::impl::change_order(const event& e) {
         break;
       default: break;
     }
+    if (monitoring) {
+      const std::uint32_t alerts_before = active_mask(v);
+      switch (e.kind) {
+        case event_kind::order_paid:
+        case event_kind::picking_stage:
+          changed |= monitor_of(slot).on_processing(monitor_ctx, row, e.time, now(), v);
+          break;
+        case event_kind::rider_assigned:
+          changed |= monitor_of(slot).on_assigned(monitor_ctx, row, e.time, now(),
+                                                  std::vector<geo_point>(e.route), v);
+          break;
+        case event_kind::order_delivered:
+        case event_kind::order_cancelled:
+          if (slot.monitor)
+            changed |= slot.monitor->on_finished(
+                monitor_ctx, e.kind == event_kind::order_delivered, e.time, v);
+          break;
+        default: break;
+      }
+      count_alerts(part.count, alerts_before, active_mask(v));
+    }
     if (r.op_type != v.op_type || r.operator_id != v.operator_id) changed |= field::operator_info;
     v.operator_id = r.operator_id;
     v.op_type = r.op_type;
@@ -677,9 +795,11 @@ ingest_result tracker::impl::change_order(const event& e) {
       slot.route.clear();
       slot.route.shrink_to_fit();
       if (before == order_status::delivering) release_rider = row.rider;
+      dropped_off = e.kind == event_kind::order_delivered;
     }
     out.durable_ticket = write(*ticket, part, row);
     publish(part, slot, changed);
+    if (is_terminal(next)) slot.monitor.reset();  // after its last message went out
     part.count.add(part.count.accepted);
     out.version = row.version;
     out.orders_updated = 1;
@@ -695,16 +815,28 @@ ingest_result tracker::impl::change_order(const event& e) {
     const auto it = std::find_if(list.begin(), list.end(),
                                  [&e](const rider_order& o) { return o.id == e.order; });
     const auto part_index = static_cast<std::uint32_t>(&part - order_parts.data());
-    if (it == list.end())
-      list.push_back(rider_order{e.order, part_index, assigned_slot});
-    else
+    if (it == list.end()) {
+      list.push_back(rider_order{e.order, part_index, assigned_slot, assigned_origin,
+                                 assigned_destination});
+    } else {
       it->slot = assigned_slot;
+      it->origin = assigned_origin;
+      it->destination = assigned_destination;
+    }
   }
   if (!release_rider.empty()) {
     rider_partition& rp = rider_part(release_rider);
     std::lock_guard lock(rp.mu);
     if (rider_slot* r = rp.riders.find(release_rider)) {
       auto& list = r->orders;
+      if (dropped_off) {
+        const auto it = std::find_if(list.begin(), list.end(),
+                                     [&e](const rider_order& o) { return o.id == e.order; });
+        if (it != list.end()) {
+          r->last_drop = it->destination;
+          r->has_last_drop = true;
+        }
+      }
       list.erase(std::remove_if(list.begin(), list.end(),
                                 [&e](const rider_order& o) { return o.id == e.order; }),
                  list.end());
@@ -768,10 +900,19 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
     const order& row = slot.row;
     // Publish each version in order so that resumable streams have no gap.
     tracking_state& v = slot.view;
+    detail::order_monitor* monitor = monitoring ? &monitor_of(slot) : nullptr;
+    const timestamp_ms t_now = monitor ? now() : 0;
     for (std::uint64_t ver = first_version; ver <= row.version; ++ver) {
       const position_fix& f = fixes[first + (ver - first_version)];
       std::uint32_t changed = 0;
-      if (!v.has_position || f.time >= v.create_time) {
+      const bool live = !v.has_position || f.time >= v.create_time;
+      if (monitor) {
+        const std::uint32_t alerts_before = active_mask(v);
+        changed |= monitor->on_fix(monitor_ctx, row, f, live, live && at_planned_stop(rider, f.point),
+                                   t_now, v);
+        count_alerts(part.count, alerts_before, active_mask(v));
+      }
+      if (live) {
         if (!v.has_position || v.position != f.point) changed |= field::position;
         v.position = f.point;
         v.has_position = true;
@@ -786,6 +927,7 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
       v.version = ver;
       part.count.add(part.count.order_updates);
       if (pub) {
+        if (monitor) changed |= (options.eta ? field::eta : 0) | (options.detectors ? field::alerts : 0);
         pub->publish(v, changed);
         part.count.add(part.count.published);
       }
@@ -935,7 +1077,8 @@ void tracker::impl::recover() {
     if (row.status == order_status::delivering && !row.rider.empty()) {
       rider_partition& rp = rider_part(row.rider);
       rp.rider(row.rider).orders.push_back(rider_order{
-          row.id, static_cast<std::uint32_t>(&part - order_parts.data()), &slot});
+          row.id, static_cast<std::uint32_t>(&part - order_parts.data()), &slot, row.origin,
+          row.destination});
       // The assignment time and the last position are in the records (the
       // planned route is not stored: ETA falls back to straight lines).
       for (const tracking_record& r : store->records_since(row.id, 0)) {
@@ -992,7 +1135,8 @@ std::optional<tracking_state> tracker::snapshot(const order_id& id) const {
 std::vector<geo_point> tracker::route(const order_id& id) const {
   order_partition& part = impl_->order_part(id);
   std::lock_guard lock(part.mu);
-  if (const order_slot* s = part.orders.find(id)) return s->route;
+  if (const order_slot* s = part.orders.find(id))
+    return s->monitor && s->monitor->has_route() ? s->monitor->route_points() : s->route;
   return {};
 }
 
@@ -1032,6 +1176,20 @@ status_result tracker::remove_rider(const rider_id& rider) {
   if (slot->orders.empty()) rp.riders.erase(*slot);
   return rp.index.remove(rider);
 }
+
+std::size_t tracker::tick(timestamp_ms now) {
+  if (!impl_->monitoring) return 0;
+  std::size_t changed_orders = 0;
+  for (order_partition& part : impl_->order_parts) {
+    std::lock_guard lock(part.mu);
+    part.orders.for_each([&](order_slot& slot) {
+      if (slot.monitor) changed_orders += impl_->tick_order(part, slot, now) ? 1 : 0;
+    });
+  }
+  return changed_orders;
+}
+
+eta_model& tracker::eta() noexcept { return *impl_->model; }
 
 std::size_t tracker::evict(timestamp_ms now) {
   std::size_t before = 0, after = 0;
@@ -1084,6 +1242,8 @@ tracker_metrics tracker::metrics() const {
     m.fixes_rejected += get(c.fixes_rejected);
     m.stale_fixes += get(c.stale_fixes);
     m.evicted += get(c.evicted);
+    m.alerts_raised += get(c.alerts_raised);
+    m.alerts_cleared += get(c.alerts_cleared);
   };
   add(impl_->global);
   for (const order_partition& p : impl_->order_parts) add(p.count);

@@ -18,6 +18,27 @@ anomaly_truth row(const char* order, alert_kind kind, timestamp_ms start, timest
 
 std::size_t idx(alert_kind k) { return static_cast<std::size_t>(k); }
 
+TEST(AnomalyScoring, RowsTooCloseToTheEndAreLeftOutOfRecallOnly) {
+  scoring_options o;
+  o.end_of_run = 1'000'000;
+  o.min_observable_ms = 300'000;
+  const std::vector<anomaly_truth> truth = {
+      row("O1", alert_kind::standstill, 600'000, -1),  // 400 s before the end: counts
+      row("O2", alert_kind::standstill, 800'000, -1),  // 200 s before: left out of recall
+      row("O3", alert_kind::standstill, 900'000, -1),
+  };
+  const std::vector<detected_alert> alerts = {
+      {oid("O1"), alert_kind::standstill, 650'000},
+      {oid("O3"), alert_kind::standstill, 950'000},  // still a true alert
+  };
+  const kind_score s = score_alerts(truth, alerts, o)[idx(alert_kind::standstill)];
+  EXPECT_EQ(s.truths, 1u);
+  EXPECT_EQ(s.found, 1u);
+  EXPECT_EQ(s.alerts, 2u);
+  EXPECT_EQ(s.true_alerts, 2u);
+  EXPECT_DOUBLE_EQ(s.median_delay_s, 50);
+}
+
 TEST(AnomalyScoring, NothingToScoreIsPerfect) {
   const anomaly_scores s = score_alerts({}, {}, {});
   for (const kind_score& k : s) {
@@ -30,6 +51,8 @@ TEST(AnomalyScoring, NothingToScoreIsPerfect) {
 
 TEST(AnomalyScoring, MatchesByOrderKindAndWindow) {
   scoring_options o;
+  o.early_tolerance_ms = 60'000;
+  o.min_observable_ms = 0;
   o.end_of_run = 1'000'000;
   const std::vector<anomaly_truth> truth = {
       row("O1", alert_kind::standstill, 100'000, 400'000),
@@ -63,6 +86,7 @@ TEST(AnomalyScoring, MatchesByOrderKindAndWindow) {
 TEST(AnomalyScoring, EarlyAlertsWithinToleranceHaveZeroDelay) {
   scoring_options o;
   o.early_tolerance_ms = 60'000;
+  o.end_of_run = 2'000'000;
   const std::vector<anomaly_truth> truth = {row("O1", alert_kind::rider_silent, 500'000, 900'000),
                                             row("O2", alert_kind::rider_silent, 500'000, 900'000)};
   const std::vector<detected_alert> alerts = {
@@ -77,6 +101,7 @@ TEST(AnomalyScoring, EarlyAlertsWithinToleranceHaveZeroDelay) {
 
 TEST(AnomalyScoring, PredictedTimeoutsMayFireLongBeforeThePromise) {
   scoring_options o;
+  o.end_of_run = 5'000'000;
   const std::vector<anomaly_truth> truth = {
       row("O1", alert_kind::delivery_timeout, 3'600'000, 4'000'000)};
   const std::vector<detected_alert> alerts = {{oid("O1"), alert_kind::delivery_timeout, 600'000}};
@@ -88,6 +113,7 @@ TEST(AnomalyScoring, PredictedTimeoutsMayFireLongBeforeThePromise) {
 
 TEST(AnomalyScoring, DelayQuantilesAreNearestRank) {
   scoring_options o;
+  o.end_of_run = 2'000'000;
   std::vector<anomaly_truth> truth;
   std::vector<detected_alert> alerts;
   const char* names[] = {"A0", "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9"};

@@ -18,6 +18,8 @@ enum class record_kind : std::uint8_t {
   position = 2,        // a rider position while Delivering
   picking = 3,         // a warehouse picking stage while Paid
   rider_assigned = 4,  // a rider took the order (status Paid -> Delivering)
+  alert = 5,           // the clock raised or cleared an alert (rider silent, delivery
+                       // timeout): address holds what, e.g. "riderSilent raised 4.5"
 };
 
 struct tracking_record {

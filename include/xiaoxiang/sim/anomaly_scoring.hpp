@@ -29,19 +29,23 @@ struct detected_alert {
 struct scoring_options {
   // Alerts a little before the truth's start still count: the truth is taken
   // on the rider's true position, the detector sees noisy fixes.
-  duration_ms early_tolerance_ms = 60'000;
+  duration_ms early_tolerance_ms = 120'000;
   // A predicted timeout (ETA P90 beyond the promise) may fire any time
   // before the promised time: for delivery_timeout the early tolerance is
   // this instead.
   duration_ms timeout_early_tolerance_ms = 24LL * 3600 * 1000;
   duration_ms late_grace_ms = 120'000;  // alerts this long after the end still count
   timestamp_ms end_of_run = 0;          // the end of ongoing truth rows
+  // Rows that began less than this before the end of the run are left out
+  // of recall (no detector could have confirmed them yet); alerts matching
+  // them still count as true.
+  duration_ms min_observable_ms = 6 * 60'000;
 };
 
 // The score of one kind.
 struct kind_score {
-  std::size_t truths = 0;        // truth rows
-  std::size_t found = 0;         // truth rows matched by at least one alert
+  std::size_t truths = 0;        // truth rows observable long enough (see scoring_options)
+  std::size_t found = 0;         // of them, rows matched by at least one alert
   std::size_t alerts = 0;        // alerts raised
   std::size_t true_alerts = 0;   // alerts that match a truth row
   double precision = 1;          // true_alerts / alerts (1 when no alert)

@@ -23,6 +23,8 @@ struct tracker_metrics {
   std::uint64_t fixes_rejected = 0;    // fixes of batches dropped by the filters
   std::uint64_t stale_fixes = 0;       // fixes older than the rider's live one: trajectory only
   std::uint64_t evicted = 0;           // terminal orders that left the hot cache
+  std::uint64_t alerts_raised = 0;     // alerts that became active (all kinds)
+  std::uint64_t alerts_cleared = 0;    // alerts that ended
   std::uint64_t storage_backlog = 0;   // records queued for the writer now
   std::uint64_t durable_sequence = 0;  // the write-behind's durable sequence
   // Rejections (events and batch fixes) by code, only codes seen, by code value.

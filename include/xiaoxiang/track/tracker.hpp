@@ -21,9 +21,14 @@
 #include <system_error>
 #include <vector>
 
+#include "xiaoxiang/anomaly/delivery_timeout.hpp"
+#include "xiaoxiang/anomaly/rider_silent.hpp"
+#include "xiaoxiang/anomaly/route_deviation.hpp"
+#include "xiaoxiang/anomaly/standstill.hpp"
 #include "xiaoxiang/core/geo_point.hpp"
 #include "xiaoxiang/core/id.hpp"
 #include "xiaoxiang/core/time.hpp"
+#include "xiaoxiang/eta/eta_model.hpp"
 #include "xiaoxiang/geo/rider_index.hpp"
 #include "xiaoxiang/order/event.hpp"
 #include "xiaoxiang/order/order.hpp"
@@ -51,6 +56,21 @@ struct tracker_options {
   // for duplicate detection (the article's "last hour").
   duration_ms dedup_window_ms = 3600LL * 1000;
   write_behind_options storage_queue{};  // the write-behind queue's bounds
+
+  // ETA and anomaly detection (docs/eta.md, docs/anomaly.md), run under the
+  // order's lock on every update of a Paid or Delivering order.
+  bool eta = true;             // estimate "etaSeconds" / "etaP90Seconds"
+  bool eta_learning = true;    // teach the model online from every fix and delivery
+  bool detectors = true;       // raise and clear "alerts"
+  eta_model_options eta_model{};  // what the shared model learns and its defaults
+  route_deviation_options route_deviation{};
+  standstill_options standstill{};
+  delivery_timeout_options delivery_timeout{};
+  rider_silent_options rider_silent{};
+  // A fix within this of the warehouse or of the customer of any order the
+  // rider carries is at a planned stop (loading, handing over): the
+  // standstill detector allows it longer. Metres.
+  double planned_stop_radius_m = 60;
 };
 
 enum class ingest_status : std::uint8_t {
@@ -106,6 +126,17 @@ class tracker {
                                                   std::size_t k) const;
   // A rider logged out: leaves the live index.
   status_result remove_rider(const rider_id& rider);
+
+  // Runs the detectors driven by the clock (rider silent, delivery timeout)
+  // over every hot Paid or Delivering order, as of `now`. A host calls it
+  // about once a second (the CLI's demo and serve do). An alert raised or
+  // cleared here is a change like any other: a new version, a tracking
+  // record of kind alert, a pushed message. Returns the orders changed.
+  std::size_t tick(timestamp_ms now);
+
+  // The ETA's learned model, shared by every order: a host may teach it
+  // completed trips before going live (learn_trips in eta/trip_eta.hpp).
+  eta_model& eta() noexcept;
 
   // Drops terminal orders older than the retention from the hot cache;
   // returns how many left. Called by ingest() now and then, or by the host.
