@@ -110,6 +110,8 @@ const char* code_name(std::error_code code) noexcept;
 void bind_core(py::module_& m);
 void bind_geo(py::module_& m);
 void bind_trajectory(py::module_& m);
+void bind_anomaly(py::module_& m);
+void bind_eta(py::module_& m);
 void bind_engine(py::module_& m);
 void bind_sim(py::module_& m);
 

@@ -38,7 +38,23 @@ void check_bits(int bits) {
     throw_rejection(make_error_code(errc::invalid_geohash_bits), "bitCount", "bits");
 }
 
-py::object encode(py::handle lon, py::handle lat, int precision) {
+// The caller's output array when `out` is given (NumPy's ufunc convention):
+// 1-D, C-contiguous, writeable, of `dtype` and length n. Reusing one saves the
+// first-touch page faults of a fresh result, which cost more than encoding.
+py::array check_out(py::handle out, const py::dtype& dtype, std::size_t n) {
+  if (!py::isinstance<py::array>(out)) throw_value_error("out", "expected a NumPy array");
+  auto a = py::reinterpret_borrow<py::array>(out);
+  if (!a.dtype().is(dtype) && !a.dtype().attr("__eq__")(dtype).cast<bool>())
+    throw_value_error("out", "expected dtype " + std::string(py::str(py::handle(dtype))) + ", got " +
+                                 std::string(py::str(py::handle(a.dtype()))));
+  if (a.ndim() != 1 || static_cast<std::size_t>(a.size()) != n)
+    throw_value_error("out", "expected a 1-D array of length " + std::to_string(n));
+  if (!(a.flags() & py::array::c_style) || !a.writeable())
+    throw_value_error("out", "expected a C-contiguous, writeable array");
+  return a;
+}
+
+py::object encode(py::handle lon, py::handle lat, int precision, py::handle out_arg) {
   check_precision(precision);
   if (is_scalar(lon) && is_scalar(lat)) {
     auto r = point_to_geohash({scalar_f64(lon, "lon"), scalar_f64(lat, "lat")}, precision);
@@ -48,7 +64,13 @@ py::object encode(py::handle lon, py::handle lat, int precision) {
   const f64_array y = to_f64(lat, "lat");
   const std::size_t n = common_length({{"lon", x.size()}, {"lat", y.size()}}, false);
   std::uint32_t* out = nullptr;
-  py::array result = make_str_array(n, static_cast<std::size_t>(precision), &out);
+  py::array result;
+  if (out_arg.is_none()) {
+    result = make_str_array(n, static_cast<std::size_t>(precision), &out);
+  } else {
+    result = check_out(out_arg, py::dtype("<U" + std::to_string(precision)), n);
+    out = static_cast<std::uint32_t*>(result.mutable_data());
+  }
   {
     py::gil_scoped_release unlocked;
     const double* px = x.data();
@@ -68,7 +90,7 @@ py::object encode(py::handle lon, py::handle lat, int precision) {
   return result;
 }
 
-py::object encode_int(py::handle lon, py::handle lat, int bits) {
+py::object encode_int(py::handle lon, py::handle lat, int bits, py::handle out_arg) {
   check_bits(bits);
   if (is_scalar(lon) && is_scalar(lat)) {
     auto r = point_to_geohash_int({scalar_f64(lon, "lon"), scalar_f64(lat, "lat")}, bits);
@@ -77,10 +99,12 @@ py::object encode_int(py::handle lon, py::handle lat, int bits) {
   const f64_array x = to_f64(lon, "lon");
   const f64_array y = to_f64(lat, "lat");
   const std::size_t n = common_length({{"lon", x.size()}, {"lat", y.size()}}, false);
-  py::array_t<std::uint64_t> result(static_cast<py::ssize_t>(n));
+  py::array result = out_arg.is_none()
+                         ? py::array(py::array_t<std::uint64_t>(static_cast<py::ssize_t>(n)))
+                         : check_out(out_arg, py::dtype::of<std::uint64_t>(), n);
   {
+    auto* out = static_cast<std::uint64_t*>(result.mutable_data());
     py::gil_scoped_release unlocked;
-    auto* out = result.mutable_data();
     const double* px = x.data();
     const double* py_ = y.data();
     for (std::size_t i = 0; i < n; ++i) {
@@ -353,12 +377,13 @@ void bind_geo(py::module_& m) {
   m.attr("GEOHASH_INVALID") = py::int_(kInvalidInt);
   m.attr("EARTH_RADIUS_M") = earth_radius_m;
 
-  m.def("geohash_encode", &encode, "lon"_a, "lat"_a, "precision"_a = 12,
+  m.def("geohash_encode", &encode, "lon"_a, "lat"_a, "precision"_a = 12, "out"_a = py::none(),
         "GeoHash of `precision` (1..12) characters. Scalars give a str (ValueError for an "
-        "invalid point); arrays give a NumPy '<U{precision}' array, '' where a point is invalid.");
-  m.def("geohash_encode_int", &encode_int, "lon"_a, "lat"_a, "bits"_a = 60,
+        "invalid point); arrays give a NumPy '<U{precision}' array, '' where a point is invalid "
+        "(written into `out` when given, as NumPy ufuncs do).");
+  m.def("geohash_encode_int", &encode_int, "lon"_a, "lat"_a, "bits"_a = 60, "out"_a = py::none(),
         "Integer GeoHash of `bits` (1..60) interleaved bits, right-aligned. Arrays give "
-        "uint64, GEOHASH_INVALID where a point is invalid.");
+        "uint64 (into `out` when given), GEOHASH_INVALID where a point is invalid.");
   m.def("geohash_decode", &decode, "geohash"_a, "with_error"_a = false,
         "Centre (lon, lat) in degrees of a GeoHash cell; with_error adds half the cell's width "
         "and height. A str gives floats (ValueError if invalid); an array gives arrays, NaN "

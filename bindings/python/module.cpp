@@ -10,6 +10,8 @@ PYBIND11_MODULE(_core, m) {
   xiaoxiang::python::bind_core(m);
   xiaoxiang::python::bind_geo(m);
   xiaoxiang::python::bind_trajectory(m);
+  xiaoxiang::python::bind_anomaly(m);
+  xiaoxiang::python::bind_eta(m);
   xiaoxiang::python::bind_engine(m);
   xiaoxiang::python::bind_sim(m);
 }

@@ -186,3 +186,22 @@ def test_polyline_projection():
         xx.Polyline([116.4, np.nan], [39.9, 39.9])
     with pytest.raises(ValueError, match="^lat"):
         line.project(116.4, 91.0)
+
+
+def test_geohash_encode_into_out():
+    lon = np.array([116.397, np.nan, 116.5])
+    lat = np.array([39.908, 0.0, 39.95])
+    out = np.empty(3, dtype="<U7")
+    assert xx.geohash_encode(lon, lat, 7, out=out) is out
+    assert list(out) == list(xx.geohash_encode(lon, lat, 7))
+    ints = np.zeros(3, dtype=np.uint64)
+    assert xx.geohash_encode_int(lon, lat, 35, out=ints) is ints
+    assert list(ints) == list(xx.geohash_encode_int(lon, lat, 35))
+    for bad in (np.empty(3, dtype="<U6"), np.empty(4, dtype="<U7"), np.empty(6, dtype="<U7")[::2],
+                np.empty((3, 1), dtype="<U7"), [None] * 3):
+        with pytest.raises(ValueError, match="^out"):
+            xx.geohash_encode(lon, lat, 7, out=bad)
+    readonly = np.empty(3, dtype=np.uint64)
+    readonly.setflags(write=False)
+    with pytest.raises(ValueError, match="^out"):
+        xx.geohash_encode_int(lon, lat, 35, out=readonly)

@@ -26,13 +26,15 @@ def errc_message(name: str) -> str: ...
 
 # ---- geo ----
 @overload
-def geohash_encode(lon: float, lat: float, precision: int = 12) -> str: ...
+def geohash_encode(lon: float, lat: float, precision: int = 12, out: None = None) -> str: ...
 @overload
-def geohash_encode(lon: ArrayLike, lat: ArrayLike, precision: int = 12) -> npt.NDArray[np.str_]: ...
+def geohash_encode(lon: ArrayLike, lat: ArrayLike, precision: int = 12,
+                   out: Optional[npt.NDArray[np.str_]] = None) -> npt.NDArray[np.str_]: ...
 @overload
-def geohash_encode_int(lon: float, lat: float, bits: int = 60) -> int: ...
+def geohash_encode_int(lon: float, lat: float, bits: int = 60, out: None = None) -> int: ...
 @overload
-def geohash_encode_int(lon: ArrayLike, lat: ArrayLike, bits: int = 60) -> npt.NDArray[np.uint64]: ...
+def geohash_encode_int(lon: ArrayLike, lat: ArrayLike, bits: int = 60,
+                       out: Optional[npt.NDArray[np.uint64]] = None) -> npt.NDArray[np.uint64]: ...
 @overload
 def geohash_decode(geohash: str, with_error: bool = False) -> Tuple[float, ...]: ...
 @overload
@@ -59,6 +61,48 @@ def detect_stops(t: Any, lon: Optional[ArrayLike] = None, lat: Optional[ArrayLik
                  track_id: Optional[ArrayLike] = None, max_diameter_m: float = 30.0,
                  min_duration_ms: int = 60000, mode: str = "movingpandas",
                  strict_times: bool = False, streaming_max_outliers: int = 1) -> Table: ...
+
+# ---- anomaly detectors (standalone; alert changes as a table) ----
+def standstill_alerts(t: ArrayLike, lon: ArrayLike, lat: ArrayLike,
+                      at_planned_stop: Optional[ArrayLike] = None, *, radius_m: float = 15.0,
+                      max_outliers: int = 1, raise_after_ms: int = 45000,
+                      raise_after_at_planned_stop_ms: int = 360000) -> Table: ...
+def route_deviation_alerts(t: ArrayLike, distance_m: ArrayLike, *, raise_m: float = 80.0,
+                           raise_after_ms: int = 10000, clear_m: float = 60.0,
+                           clear_after_ms: int = 0) -> Table: ...
+def delivery_timeout_alerts(now_ms: ArrayLike, promised_ms: ArrayLike, p90_arrival_ms: ArrayLike, *,
+                            warn_margin_ms: int = 0, warn_clear_margin_ms: int = 120000,
+                            delivered_at: Optional[int] = None) -> Table: ...
+def rider_silent_alerts(fix_ms: ArrayLike, tick_ms: ArrayLike, start_ms: Optional[int] = None,
+                        stop_ms: Optional[int] = None, *, silent_after_ms: int = 270000,
+                        report_interval_ms: int = 15000) -> Table: ...
+
+# ---- ETA ----
+class EtaModel:
+    def __init__(self, *, warehouses: int = 1024, processing_bucket_minutes: int = 60,
+                 default_processing_s: float = 600.0, default_departure_s: float = 60.0,
+                 default_dwell_s: float = 60.0, default_detour: float = 1.3,
+                 default_p90_ratio: float = 1.35, min_error_samples: int = 20,
+                 depart_radius_m: float = 40.0, arrive_radius_m: float = 40.0,
+                 max_gap_s: float = 120.0, rider_memory_s: float = 600.0,
+                 rider_prior_s: float = 300.0, rider_moving_mps: float = 0.0,
+                 rider_factor_min: float = 0.5, rider_factor_max: float = 2.5,
+                 speed_fine_cell_bits: int = 35, speed_coarse_cell_bits: int = 25,
+                 speed_fine_cells: int = 16384, speed_coarse_cells: int = 1024,
+                 speed_bucket_minutes: int = 60, speed_utc_offset_minutes: int = 0,
+                 speed_default_mps: float = 5.0, speed_prior_weight_s: float = 120.0,
+                 speed_min_mps: float = 0.3, speed_max_mps: float = 40.0) -> None: ...
+    def learn_trip(self, assigned_at: int, delivered_at: int, fix_t: ArrayLike, fix_lon: ArrayLike,
+                   fix_lat: ArrayLike, *, route_lon: Optional[ArrayLike] = None,
+                   route_lat: Optional[ArrayLike] = None, origin: Optional[Tuple[float, float]] = None,
+                   destination: Optional[Tuple[float, float]] = None, warehouse: Optional[str] = None,
+                   paid_at: int = -1) -> None: ...
+    def predict(self, assigned_at: int, fix_t: ArrayLike, fix_lon: ArrayLike, fix_lat: ArrayLike, *,
+                route_lon: Optional[ArrayLike] = None, route_lat: Optional[ArrayLike] = None,
+                origin: Optional[Tuple[float, float]] = None,
+                destination: Optional[Tuple[float, float]] = None, learn: bool = False) -> Table: ...
+    @property
+    def option_names(self) -> list[str]: ...
 
 class Polyline:
     def __init__(self, lon: ArrayLike, lat: ArrayLike) -> None: ...
