@@ -107,11 +107,13 @@ void report_points(benchmark::State& state, std::size_t stops) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * points));
 }
 
-// Arg: max diameter in metres (min duration 60 s).
-void BM_AnomalyStopsMovingPandas(benchmark::State& state) {
+// Both modes of stop_detector over the file; arg: max diameter in metres
+// (min duration 60 s).
+void run_detector(benchmark::State& state, stop_mode mode) {
   stop_detector detector;
   stop_options o;
   o.max_diameter_m = static_cast<double>(state.range(0));
+  o.mode = mode;
   std::size_t stops = 0;
   for (auto _ : state) {
     stops = 0;
@@ -123,6 +125,8 @@ void BM_AnomalyStopsMovingPandas(benchmark::State& state) {
   }
   report_points(state, stops);
 }
+
+void BM_AnomalyStopsMovingPandas(benchmark::State& state) { run_detector(state, stop_mode::movingpandas); }
 BENCHMARK(BM_AnomalyStopsMovingPandas)->Arg(30)->Unit(benchmark::kMillisecond);
 
 void BM_AnomalyStopsNaivePort(benchmark::State& state) {
@@ -136,22 +140,7 @@ void BM_AnomalyStopsNaivePort(benchmark::State& state) {
 }
 BENCHMARK(BM_AnomalyStopsNaivePort)->Arg(30)->Unit(benchmark::kMillisecond);
 
-void BM_AnomalyStopsStreaming(benchmark::State& state) {
-  stop_detector detector;
-  stop_options o;
-  o.max_diameter_m = static_cast<double>(state.range(0));
-  o.mode = stop_mode::streaming;
-  std::size_t stops = 0;
-  for (auto _ : state) {
-    stops = 0;
-    for (const track& tr : skmob()) {
-      auto r = detector.detect(tr.t, tr.p, o);
-      stops += r->size();
-      benchmark::DoNotOptimize(r);
-    }
-  }
-  report_points(state, stops);
-}
+void BM_AnomalyStopsStreaming(benchmark::State& state) { run_detector(state, stop_mode::streaming); }
 BENCHMARK(BM_AnomalyStopsStreaming)->Arg(30)->Unit(benchmark::kMillisecond);
 
 // ---- per-fix cost: one order's detector fed a trip of `fixes` fixes ----
