@@ -80,10 +80,12 @@
   // (the /ws endpoint), subscribes to each order of `orderIds` and collects
   // what arrives until `count` messages per order (or the time is up).
   // since: {orderId: version} resumes those subscriptions (x-since-version).
+  // needAll false: done as soon as one order has `count` (a simulated rider
+  // may go silent or stand still, so tests watch a few orders at once).
   // Resolves {transport, connectedHeaders, disconnectReceipt, orders: {id:
   // [{version, type, status, destination, subscription, messageId,
   // contentType}]}}.
-  function stompCollect(SockJS, Stomp, url, transports, orderIds, count, timeoutMs = 30000, since = {}) {
+  function stompCollect(SockJS, Stomp, url, transports, orderIds, count, timeoutMs = 30000, since = {}, needAll = true) {
     return new Promise((resolve, reject) => {
       let socket = null;
       const orders = {};
@@ -127,7 +129,8 @@
               destination: m.headers.destination, subscription: m.headers.subscription,
               messageId: m.headers['message-id'], contentType: m.headers['content-type'],
             });
-            if (orderIds.every((o) => orders[o].length >= count)) done(null);
+            const enough = (o) => orders[o].length >= count;
+            if (needAll ? orderIds.every(enough) : orderIds.some(enough)) done(null);
           }, since[id] === undefined ? { id: 'sub-' + id }
             : { id: 'sub-' + id, 'x-since-version': String(since[id]) });
         }
