@@ -83,6 +83,10 @@ void open_orders(tracker& t, std::uint64_t orders) {
     e.kind = event_kind::rider_assigned;
     e.id = numbered('A', i);
     e.rider = numbered('R', i);
+    // A planned route of 20 segments due east, 2 km, along which the rider
+    // moves (the ETA and route deviation project every fix on it).
+    e.route.clear();
+    for (int v = 0; v <= 20; ++v) e.route.push_back({home(i).lon + 0.00117 * v, home(i).lat});
     t.ingest(e);
   }
 }
@@ -136,8 +140,9 @@ struct city {
   std::unique_ptr<tracker> engine;
   std::atomic<std::uint64_t> delivered{0};
 
-  explicit city(std::uint64_t orders, bool subscribe) {
+  explicit city(std::uint64_t orders, bool subscribe, bool monitors = true) {
     tracker_options options;
+    options.eta = options.detectors = monitors;
     engine = std::make_unique<tracker>(options, nullptr, subscribe ? &pub : nullptr, &clock);
     open_orders(*engine, orders);
     if (!subscribe) return;
@@ -154,7 +159,11 @@ struct city {
 
 // Built on first use only, so that a filtered run (and a profile of it)
 // does not pay for the other city's setup.
-city& shared_city(bool subscribe) {
+city& shared_city(bool subscribe, bool monitors = true) {
+  if (subscribe && !monitors) {
+    static city no_monitors(100'000, true, false);
+    return no_monitors;
+  }
   if (subscribe) {
     static city with_subscribers(100'000, true);
     return with_subscribers;
@@ -163,8 +172,8 @@ city& shared_city(bool subscribe) {
   return without;
 }
 
-void run_positions(benchmark::State& state, bool subscribe) {
-  city& c = shared_city(subscribe);
+void run_positions(benchmark::State& state, bool subscribe, bool monitors = true) {
+  city& c = shared_city(subscribe, monitors);
   const auto threads = static_cast<std::uint64_t>(state.threads());
   position_stream stream(c.clock, 100'000, static_cast<std::uint64_t>(state.thread_index()), threads);
   std::uint64_t rejected = 0;
@@ -187,6 +196,13 @@ void run_positions(benchmark::State& state, bool subscribe) {
 void BM_TrackIngestPosition(benchmark::State& state) { run_positions(state, true); }
 BENCHMARK(BM_TrackIngestPosition)->Name("BM_TrackIngestPosition/orders:100000/subscribers:2")
     ->Threads(1)->Threads(2)->UseRealTime();
+
+// The same without the ETA and the detectors (tracker_options::eta and
+// ::detectors off): issue 7 asks that with them on ingest stays >= 70% as fast.
+void BM_TrackIngestPositionNoMonitors(benchmark::State& state) { run_positions(state, true, false); }
+BENCHMARK(BM_TrackIngestPositionNoMonitors)
+    ->Name("BM_TrackIngestPositionNoMonitors/orders:100000/subscribers:2")
+    ->Threads(1)->UseRealTime();
 
 // The engine alone (no publisher): what the broker costs is the difference.
 void BM_TrackIngestPositionNoPush(benchmark::State& state) { run_positions(state, false); }

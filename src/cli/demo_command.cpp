@@ -207,6 +207,7 @@ int run(invocation& call) {
       }
     }
     clock.set(city.now());
+    engine.tick(city.now());  // rider silence and lateness run on the clock
     const auto& truth = city.ground_truth();
     for (; truth_seen < truth.size(); ++truth_seen) {
       const anomaly_truth& a = truth[truth_seen];
@@ -237,8 +238,10 @@ int run(invocation& call) {
         std::lock_guard lock(last_mu);
         frame << "last pushed: " << last_message << "\n\n";
       }
-      frame << "injected anomalies (simulator ground truth; detectors arrive with the ETA/anomaly"
-               " layer):\n";
+      const tracker_metrics tm = engine.metrics();
+      frame << "detector alerts raised " << tm.alerts_raised << ", cleared " << tm.alerts_cleared
+            << " (scored against the truth by 'xiaoxiang anomaly-eval')\n";
+      frame << "injected anomalies (simulator ground truth):\n";
       const std::size_t first = anomalies.size() > 8 ? anomalies.size() - 8 : 0;
       for (std::size_t i = first; i < anomalies.size(); ++i) frame << "  " << anomalies[i] << "\n";
       frame << "\nCtrl-C stops.\n";
@@ -263,7 +266,8 @@ int run(invocation& call) {
       << ", fixes dropped from batches " << m.fixes_rejected << "\n";
   out << "  watchers " << watchers.size() << ", messages pushed to them " << received.load()
       << ", encoded " << hub.metrics().encodes << "\n";
-  out << "  injected anomalies " << city.ground_truth().size() << "\n";
+  out << "  injected anomalies " << city.ground_truth().size() << ", detector alerts raised "
+      << m.alerts_raised << ", cleared " << m.alerts_cleared << "\n";
   out << "orders by status:\n";
   print_statuses(out, pub.by_status());
   out << "storage: " << db_path << " (durable sequence " << engine.durable_sequence() << ")\n";

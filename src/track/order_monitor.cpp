@@ -85,7 +85,7 @@ std::uint32_t order_monitor::on_assigned(const monitor_context& c, const order& 
 
 std::uint32_t order_monitor::on_fix(const monitor_context& c, const order& row,
                                     const position_fix& f, bool live, bool at_planned_stop,
-                                    timestamp_ms now, tracking_state& v) {
+                                    bool learns_speeds, timestamp_ms now, tracking_state& v) {
   std::uint32_t changed = 0;
   if (c.options.detectors) changed |= apply(silent_.on_fix(f.time, now), alert_kind::rider_silent, v);
   if (!live) return changed;
@@ -107,7 +107,9 @@ std::uint32_t order_monitor::on_fix(const monitor_context& c, const order& row,
     hint_segment_ = proj.segment > 0 ? proj.segment - 1 : 0;
     projected = &proj;
   }
-  const eta_learning learn = c.options.eta_learning ? eta_learning::on : eta_learning::off;
+  const eta_learning learn = !c.options.eta_learning ? eta_learning::off
+                             : learns_speeds          ? eta_learning::on
+                                                      : eta_learning::errors_only;
   const eta_estimate e = eta_.on_fix(c.model, f.time, f.point, route_ ? &*route_ : nullptr,
                                      projected, learn);
   changed |= set_estimate(c, e, f.time, v);

@@ -42,8 +42,12 @@ class order_monitor {
   // A fix of the order's rider. `live`: newer than every fix applied so far
   // (older ones, from offline batches, only count as contact). `at_planned_stop`:
   // the fix is where the rider is expected to stand (a warehouse, a customer).
+  // `learns_speeds`: this order teaches the model the street speeds of the
+  // fix (one order per rider does, or a rider carrying three orders would
+  // count each fix three times).
   std::uint32_t on_fix(const monitor_context& c, const order& row, const position_fix& f, bool live,
-                       bool at_planned_stop, timestamp_ms now, tracking_state& v);
+                       bool at_planned_stop, bool learns_speeds, timestamp_ms now,
+                       tracking_state& v);
   // Delivered (learns from the trip) or cancelled at `t`: every alert clears.
   std::uint32_t on_finished(const monitor_context& c, bool delivered, timestamp_ms t,
                             tracking_state& v);

@@ -909,7 +909,7 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
       if (monitor) {
         const std::uint32_t alerts_before = active_mask(v);
         changed |= monitor->on_fix(monitor_ctx, row, f, live, live && at_planned_stop(rider, f.point),
-                                   t_now, v);
+                                   updated == 0, t_now, v);
         count_alerts(part.count, alerts_before, active_mask(v));
       }
       if (live) {
