@@ -123,7 +123,10 @@ alert_update delivery_timeout_detector::observe(timestamp_ms now, timestamp_ms p
     alert_ = {true, now, -predicted_minutes};
     return {alert_change::raised, alert_};
   }
-  alert_.value = -predicted_minutes;
+  // Negative means "predicted late": while the warning holds within the
+  // hysteresis band with the P90 back before the promise, it stays at
+  // -0 rather than turning positive, which would read as minutes late.
+  alert_.value = -std::max(predicted_minutes, 0.0);
   if (p90_arrival_ms >= promised_ms - o.warn_clear_margin_ms) return unchanged(alert_);
   alert_.active = false;
   return {alert_change::cleared, alert_};
