@@ -59,8 +59,12 @@ speed_model::cell* speed_model::find(const table& t, geo_point p, bool insert,
   if (!h) return nullptr;
   const std::uint64_t key = h->bits + 1;
   std::size_t i = mix(key) & t.mask;
-  // Probe at most a quarter of the table: beyond it the table counts as full.
-  const std::size_t limit = (t.mask + 1) / 4;
+  // Probe a short run only: beyond it the cell counts as not learned (and,
+  // inserting, the table as full there). A bound proportional to the table
+  // made every lookup of an unknown cell scan thousands of slots once the
+  // table filled up (a city's worth of cells), on the ingest hot path.
+  constexpr std::size_t kMaxProbe = 32;
+  const std::size_t limit = std::min(kMaxProbe, (t.mask + 1) / 4 + 1);
   for (std::size_t probe = 0; probe < limit; ++probe, i = (i + 1) & t.mask) {
     cell& c = t.cells[i];
     std::uint64_t k = c.key.load(std::memory_order_acquire);
