@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "server_detail.hpp"
+#include "xiaoxiang/server/sockjs_frame.hpp"
 
 namespace xiaoxiang {
 
@@ -71,40 +72,17 @@ http_response text_response(int status, std::string body, std::string content_ty
   return r;
 }
 
-namespace {
-void json_escape(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-}  // namespace
 
 http_response json_error(int status, std::string_view code, std::string_view field,
                          std::string_view message) {
   http_response r;
   r.status = status;
   r.body = "{\"error\":{\"code\":";
-  json_escape(code, r.body);
+  sockjs_quote(code, r.body);
   r.body += ",\"field\":";
-  json_escape(field, r.body);
+  sockjs_quote(field, r.body);
   r.body += ",\"message\":";
-  json_escape(message, r.body);
+  sockjs_quote(message, r.body);
   r.body += "}}";
   return r;
 }

@@ -234,6 +234,8 @@ class sockjs_service : public std::enable_shared_from_this<sockjs_service> {
   void handle(const std::shared_ptr<http_connection>& conn, beast_request&& req,
               const http_request& view);
   void close_all();
+  // Forgets every session (after the io_context stopped, before it is destroyed).
+  void drop_all();
   struct session;
   struct receiver;
 

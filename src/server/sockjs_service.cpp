@@ -481,6 +481,14 @@ void sockjs_service::close_all() {
   for (auto& s : all) net::post(s->strand, [s] { s->expire(); });
 }
 
+void sockjs_service::drop_all() {
+  std::map<std::string, std::shared_ptr<session>, std::less<>> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(sessions_);
+  }
+}
+
 void sockjs_service::handle(const std::shared_ptr<http_connection>& conn, beast_request&& req,
                             const http_request& view) {
   const std::uint64_t no = conn->request_no();

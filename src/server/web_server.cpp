@@ -156,6 +156,11 @@ void web_server::start() {
 
 void web_server::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
+  if (!impl_->started) {
+    // Nothing runs; an owned io_context holds no handler yet.
+    if (impl_->owns_io) impl_->owned_io.reset();
+    return;
+  }
   // Close on the I/O side: the acceptor and the connections run there.
   auto self = impl_;
   net::dispatch(impl_->io, [self] {
@@ -173,6 +178,11 @@ void web_server::stop() {
     for (auto& t : impl_->threads)
       if (t.joinable()) t.join();
     impl_->threads.clear();
+    // Handlers still queued (timers, connections) hold the server state:
+    // destroying the owned io_context now releases them and breaks the cycle.
+    impl_->acceptor.reset();
+    for (auto& service : impl_->sockjs) service->drop_all();
+    impl_->owned_io.reset();
   }
 }
 

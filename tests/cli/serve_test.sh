@@ -43,7 +43,7 @@ command -v curl >/dev/null || { echo "serve_test: no curl; live checks skipped";
 
 mkdir -p "$tmp/root"
 echo '<html>page</html>' >"$tmp/root/index.html"
-"$bin" serve --port 0 --sim --sim-speed 60 --riders 20 --web-root "$tmp/root" \
+"$bin" serve --port 0 --sim --sim-speed 120 --riders 60 --web-root "$tmp/root" \
   --sockjs-test-services --db "$tmp/db.sqlite" >"$tmp/log" 2>&1 &
 server=$!
 url=
@@ -59,8 +59,12 @@ expect "port in use" 3 "cannot listen" -- serve --port "${url##*:}" --duration 1
 
 curl -sf "$url/ws/info" | grep -q '"websocket":true' || fail "/ws/info"
 [ "$(curl -sf "$url/")" = "<html>page</html>" ] || fail "static index"
-sleep 2
-curl -sf "$url/api/orders?limit=5" | grep -q '"orderId"' || fail "/api/orders has no order after 2 s of sim"
+have_order=
+for _ in $(seq 100); do
+  curl -sf "$url/api/orders?limit=5" | grep -q '"orderId"' && { have_order=1; break; }
+  sleep 0.1
+done
+[ -n "$have_order" ] || fail "/api/orders has no order after 10 s of sim"
 curl -sf "$url/api/city" | grep -q '"FeatureCollection"' || fail "/api/city"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/orders/NOPE")" = 404 ] || fail "unknown order is not 404"
 [ "$(curl -sf -X POST "$url/echo/000/s1/xhr")" = o ] || fail "xhr open frame"

@@ -152,7 +152,9 @@ class web_server {
 
   std::uint16_t port() const noexcept;  // the bound port (after start())
   std::string url() const;              // "http://127.0.0.1:PORT"
-  boost::asio::io_context& context() noexcept;  // for handlers' timers
+  // The io_context the server runs in, for handlers' timers. An owned one
+  // is destroyed by stop(): do not use it after.
+  boost::asio::io_context& context() noexcept;
   web_server_stats stats() const;
   const web_server_options& options() const noexcept;
 
