@@ -283,6 +283,21 @@ struct sockjs_service::session final : message_channel,
       return;
     }
     if (st == state::closing) {
+      // What the session queued before it closed (say, the RECEIPT of a
+      // DISCONNECT) goes out first: a polling client, which had no request
+      // waiting when the session closed, gets it now and the close frame
+      // with its next poll.
+      std::vector<std::string> batch;
+      {
+        std::lock_guard lock(mu);
+        batch.swap(pending);
+        pending_bytes = 0;
+      }
+      if (!batch.empty()) {
+        std::string frame;
+        sockjs_append_message_frame(batch, frame);
+        if (!r->send_frame(frame)) return;
+      }
       if (r->send_frame(close_frame)) r->finish();
       return;
     }

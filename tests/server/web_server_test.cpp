@@ -43,6 +43,22 @@ class SockjsProtocol : public ::testing::Test {
       };
       return std::make_unique<echo>(c);
     });
+    // Answers "bye" with a last message and closes: what was queued must
+    // reach a polling client that had no request waiting at the close.
+    server_->mount_sockjs("/bye", [](message_channel& c) {
+      struct bye : channel_handler {
+        explicit bye(message_channel& ch) : c(ch) {}
+        void on_message(std::string_view m) override {
+          if (m != "bye") return;
+          c.send("see you");
+          c.close(3001, "bye");
+        }
+        void on_tick(long long) override {}
+        void on_closed() override {}
+        message_channel& c;
+      };
+      return std::make_unique<bye>(c);
+    });
     server_->start();
     port_ = server_->port();
   }
@@ -202,6 +218,15 @@ TEST_F(SockjsProtocol, XhrPollingSession) {
   EXPECT_EQ(post(port_, "/echo/000/" + id + "/xhr_send", "[]").status, 204);
   r = post(port_, "/echo/000/" + id + "/xhr");
   EXPECT_EQ(r.body, "a[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]\n");
+}
+
+TEST_F(SockjsProtocol, XhrPollingGetsWhatWasQueuedBeforeTheClose) {
+  const std::string id = uuid();
+  EXPECT_EQ(post(port_, "/bye/000/" + id + "/xhr").body, "o\n");
+  // No poll is waiting when the session sends its last message and closes.
+  EXPECT_EQ(post(port_, "/bye/000/" + id + "/xhr_send", R"(["bye"])").status, 204);
+  EXPECT_EQ(post(port_, "/bye/000/" + id + "/xhr").body, "a[\"see you\"]\n");
+  EXPECT_EQ(post(port_, "/bye/000/" + id + "/xhr").body, "c[3001,\"bye\"]\n");
 }
 
 TEST_F(SockjsProtocol, AnotherConnectionStillOpen) {

@@ -53,10 +53,7 @@ for (const [name, transports] of [['websocket', ['websocket']], ['xhr-streaming'
 // that on a polling transport no poll is pending): the RECEIPT must come
 // before the close.
 for (const transport of ['websocket', 'xhr-streaming', 'xhr-polling']) {
-  const todo = transport === 'xhr-polling'
-    ? 'server: a polling session closed after DISCONNECT answers the next poll with the close frame only; the queued RECEIPT is lost'
-    : undefined;
-  test(`DISCONNECT gets its RECEIPT over ${transport}`, { todo }, async () => {
+  test(`DISCONNECT gets its RECEIPT over ${transport}`, async () => {
     const watched = ids(await activeOrders(WATCH));
     const r = await harness.stompCollect(SockJS, Stomp, base + '/ws', [transport], watched, 3, 60000, {}, false);
     checkStreams(r.orders, 3);
