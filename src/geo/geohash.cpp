@@ -47,11 +47,19 @@ constexpr double kLatScale = kShift / 90.0;
 // Multiplying instead of dividing can only change the result when the value
 // lies within one grid unit of a 30-bit cell border, i.e. when its low 16
 // bits come out as 0 or 0xFFFF; then (2 in 65536 points) redo it exactly.
-inline std::uint64_t top30(double v, double scale, double eps) noexcept {
+// GeographicLib's edge rules (lon 180 is lon -180; lat 90 moves half a
+// quantum down) live in that slow path too: both edges are cell borders, so
+// the common path pays no test for them.
+template <bool kLongitude>
+inline std::uint64_t top30(double v) noexcept {
+  constexpr double scale = kLongitude ? kLonScale : kLatScale;
+  constexpr double eps = kLongitude ? kLonEps : kLatEps;
   // Non-negative (>= 2^45 - 2^45), so truncation is floor; the addition's
   // rounding is again far below one grid unit.
   const auto fast = static_cast<std::uint64_t>(static_cast<std::int64_t>(v * scale + kShift));
   if (((fast + 1) & 0xFFFFu) > 1u) return fast >> 16;
+  if (kLongitude && v == 180.0) v = -180.0;
+  if (!kLongitude && v == 90.0) v -= eps / 2;
   const double x = v / eps;  // GeographicLib's division, bit for bit
   auto t = static_cast<std::int64_t>(x);
   if (static_cast<double>(t) > x) --t;  // floor without a libm call
@@ -238,12 +246,7 @@ inline std::uint64_t pack(std::uint64_t ilon, std::uint64_t ilat, int first,
 
 // The quantised axes of a valid point (30 bits each).
 inline std::pair<std::uint64_t, std::uint64_t> quantise(geo_point p) noexcept {
-  double lon = p.lon;
-  double lat = p.lat;
-  // GeographicLib: lon 180 is lon -180; lat 90 moves half a quantum down.
-  if (lon == 180.0) lon = -180.0;
-  if (lat == 90.0) lat -= kLatEps / 2;
-  return {top30(lon, kLonScale, kLonEps), top30(lat, kLatScale, kLatEps)};
+  return {top30<true>(p.lon), top30<false>(p.lat)};
 }
 
 // Decoding full-length hashes: per character, its longitude and latitude
