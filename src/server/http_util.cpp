@@ -72,7 +72,6 @@ http_response text_response(int status, std::string body, std::string content_ty
   return r;
 }
 
-
 http_response json_error(int status, std::string_view code, std::string_view field,
                          std::string_view message) {
   http_response r;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "server_detail.hpp"
 #include "xiaoxiang/server/sockjs_frame.hpp"
 #include "xiaoxiang/storage/storage.hpp"
 #include "xiaoxiang/track/tracker.hpp"
@@ -36,15 +37,7 @@ http_response json_ok(std::string body) {
 
 http_response error_response(int status, std::string_view code, std::string_view field,
                              std::string_view message) {
-  http_response r;
-  r.status = status;
-  r.body = "{\"error\":{\"code\":";
-  sockjs_quote(code, r.body);
-  r.body += ",\"field\":";
-  sockjs_quote(field, r.body);
-  r.body += ",\"message\":";
-  sockjs_quote(message, r.body);
-  r.body += "}}";
+  http_response r = server_detail::json_error(status, code, field, message);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }

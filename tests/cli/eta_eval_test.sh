@@ -11,19 +11,8 @@ bin=${1:?usage: $0 path/to/xiaoxiang}
 failures=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# expect <name> <expected exit> <stderr pattern> -- args...
-expect() {
-  local name=$1 code=$2 want_err=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$name: exit $got, expected $code (stderr: $(head -c 300 "$tmp/err"))"
-  if [ -n "$want_err" ] && ! grep -qE -- "$want_err" "$tmp/err"; then
-    fail "$name: stderr '$(head -c 300 "$tmp/err")' does not match '$want_err'"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 expect "help" 0 "" -- eta-eval --help
 grep -q "usage: xiaoxiang eta-eval" "$tmp/out" || fail "eta-eval --help lacks the usage line"

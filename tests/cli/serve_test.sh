@@ -14,19 +14,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# expect <name> <exit> <stderr pattern> -- args...
-expect() {
-  local name=$1 code=$2 want_err=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$name: exit $got, expected $code (stderr: $(cat "$tmp/err"))"
-  if [ -n "$want_err" ] && ! grep -qE -- "$want_err" "$tmp/err"; then
-    fail "$name: stderr '$(cat "$tmp/err")' does not match '$want_err'"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 "$bin" serve --help >"$tmp/help" 2>&1 || fail "--help exits non-zero"
 grep -q "usage: xiaoxiang serve" "$tmp/help" || fail "--help prints no usage"

@@ -9,19 +9,7 @@ failures=0
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect <name> <expected exit> <stderr pattern> -- args...
-expect() {
-  local name=$1 code=$2 want_err=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$name: exit $got, expected $code (stderr: $(cat "$tmp/err"))"
-  if [ -n "$want_err" ] && ! grep -qE -- "$want_err" "$tmp/err"; then
-    fail "$name: stderr '$(cat "$tmp/err")' does not match '$want_err'"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 # A run writes the three files and a summary.
 expect "run" 0 "" -- sim --seed 5 --riders 30 --minutes 45 --out "$tmp/a"

@@ -10,19 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 real=${XIAOXIANG_REAL_DATA:-${XIAOXIANG_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/data/real}
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# expect <name> <expected exit> <stderr pattern> -- args...
-expect() {
-  local name=$1 code=$2 want_err=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$code" ] || fail "$name: exit $got, expected $code (stderr: $(cat "$tmp/err"))"
-  if [ -n "$want_err" ] && ! grep -qE -- "$want_err" "$tmp/err"; then
-    fail "$name: stderr '$(cat "$tmp/err")' does not match '$want_err'"
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 header='dataset,track_id,stop_index,start_ms,end_ms,duration_s,n_points,median_lon,median_lat'
 
