@@ -7,15 +7,11 @@ namespace xiaoxiang::detail {
 namespace {
 
 // Writes a detector's change into the watcher's view.
+// The value may move while nothing else changes (metres off, minutes
+// stopped): that goes out with the next message that has the alerts key.
 std::uint32_t apply(const alert_update& u, alert_kind kind, tracking_state& v) {
-  if (u.change == alert_change::none) {
-    // The value may move while active (metres off, minutes stopped): it is
-    // carried by the next message that has the alerts key anyway.
-    v.alerts[static_cast<std::size_t>(kind)] = u.current;
-    return 0;
-  }
   v.alerts[static_cast<std::size_t>(kind)] = u.current;
-  return field::alerts;
+  return u.change == alert_change::none ? 0 : field::alerts;
 }
 
 std::int32_t seconds(double s) {

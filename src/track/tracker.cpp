@@ -391,11 +391,15 @@ struct tracker::impl {
   }
 
   // Counts the alerts that started and ended between two views' flags.
-  static std::uint32_t active_mask(const tracking_state& v) noexcept {
+  static std::uint32_t active_mask(const std::array<alert, alert_kind_count>& alerts) noexcept {
     std::uint32_t m = 0;
     for (std::size_t k = 0; k < alert_kind_count; ++k)
-      if (v.alerts[k].active) m |= 1u << k;
+      if (alerts[k].active) m |= 1u << k;
     return m;
+  }
+  // The keys every message of a watched order carries.
+  std::uint32_t monitor_fields() const noexcept {
+    return (options.eta ? field::eta : 0) | (options.detectors ? field::alerts : 0);
   }
   static void count_alerts(counters& c, std::uint32_t before, std::uint32_t after) {
     if (const auto up = std::popcount(after & ~before)) c.add(c.alerts_raised, static_cast<std::uint64_t>(up));
@@ -503,7 +507,7 @@ struct tracker::impl {
   void publish(order_partition& part, order_slot& slot, std::uint32_t changed) {
     // Every message of an order under watch carries its ETA and alerts, so
     // that a client never has to remember them from an older message.
-    if (slot.monitor) changed |= (options.eta ? field::eta : 0) | (options.detectors ? field::alerts : 0);
+    if (slot.monitor) changed |= monitor_fields();
     slot.view.version = slot.row.version;
     part.count.add(part.count.order_updates);
     if (!pub) return;
@@ -538,21 +542,20 @@ struct tracker::impl {
     if (slot.row.status != order_status::paid && slot.row.status != order_status::delivering)
       return false;
     tracking_state& v = slot.view;
-    const tracking_state before = v;
+    const auto before = v.alerts;  // the clock only moves alerts
     const std::uint32_t changed = slot.monitor->on_tick(monitor_ctx, slot.row, t, v);
     if (!(changed & field::alerts)) return false;  // values moving: wait for the next message
+    count_alerts(part.count, active_mask(before), active_mask(v.alerts));
     auto ticket = reserve(1);
-    if (!ticket) {
-      // The writer is full: leave the alert for the next tick.
-      v = before;
-      return false;
-    }
-    count_alerts(part.count, active_mask(before), active_mask(v));
+    // The writer is full: the detector has moved on, so the view keeps the
+    // alert and the order's next message carries it (every message of a
+    // watched order has the alerts key); no version of its own this time.
+    if (!ticket) return false;
     part.records.clear();
     static const event kClock{};  // no source event: the engine's clock raised it
     tracking_record& r = new_record(part, slot, kClock, record_kind::alert, t);
     for (std::size_t k = 0; k < alert_kind_count; ++k) {
-      if (before.alerts[k].active == v.alerts[k].active) continue;
+      if (before[k].active == v.alerts[k].active) continue;
       if (!r.address.empty()) r.address += "; ";
       char value[32];
       std::snprintf(value, sizeof value, "%.1f", v.alerts[k].value);
@@ -762,7 +765,7 @@ ingest_result tracker::impl::change_order(const event& e) {
       default: break;
     }
     if (monitoring) {
-      const std::uint32_t alerts_before = active_mask(v);
+      const std::uint32_t alerts_before = active_mask(v.alerts);
       switch (e.kind) {
         case event_kind::order_paid:
         case event_kind::picking_stage:
@@ -780,7 +783,7 @@ ingest_result tracker::impl::change_order(const event& e) {
           break;
         default: break;
       }
-      count_alerts(part.count, alerts_before, active_mask(v));
+      count_alerts(part.count, alerts_before, active_mask(v.alerts));
     }
     if (r.op_type != v.op_type || r.operator_id != v.operator_id) changed |= field::operator_info;
     v.operator_id = r.operator_id;
@@ -907,10 +910,10 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
       std::uint32_t changed = 0;
       const bool live = !v.has_position || f.time >= v.create_time;
       if (monitor) {
-        const std::uint32_t alerts_before = active_mask(v);
+        const std::uint32_t alerts_before = active_mask(v.alerts);
         changed |= monitor->on_fix(monitor_ctx, row, f, live, live && at_planned_stop(rider, f.point),
                                    updated == 0, t_now, v);
-        count_alerts(part.count, alerts_before, active_mask(v));
+        count_alerts(part.count, alerts_before, active_mask(v.alerts));
       }
       if (live) {
         if (!v.has_position || v.position != f.point) changed |= field::position;
@@ -927,7 +930,7 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
       v.version = ver;
       part.count.add(part.count.order_updates);
       if (pub) {
-        if (monitor) changed |= (options.eta ? field::eta : 0) | (options.detectors ? field::alerts : 0);
+        if (monitor) changed |= monitor_fields();
         pub->publish(v, changed);
         part.count.add(part.count.published);
       }
