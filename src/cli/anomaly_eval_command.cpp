@@ -77,19 +77,12 @@ class alert_recorder final : public publisher {
   }
 
  private:
-  struct order_hash {
-    std::size_t operator()(const order_id& o) const noexcept { return o.hash(); }
-  };
   const clock& now_;
   mutable std::mutex mu_;
-  std::unordered_map<order_id, std::array<bool, alert_kind_count>, order_hash> active_;
+  std::unordered_map<order_id, std::array<bool, alert_kind_count>> active_;
   std::vector<detected_alert> alerts_;
-  std::unordered_map<order_id, timestamp_ms, order_hash> warned_;
-  std::unordered_map<order_id, timestamp_ms, order_hash> promised_;
-};
-
-struct alert_recorder_hash {
-  std::size_t operator()(const order_id& o) const noexcept { return o.hash(); }
+  std::unordered_map<order_id, timestamp_ms> warned_;
+  std::unordered_map<order_id, timestamp_ms> promised_;
 };
 
 int run(invocation& call) {
@@ -168,7 +161,7 @@ int run(invocation& call) {
   const kind_score& silent = scores[static_cast<std::size_t>(alert_kind::rider_silent)];
   if (silent.precision < 0.95 || silent.recall < 0.8 || silent.median_delay_s >= 300) bounds_ok = false;
   // Early warnings: how many came true, and how long before the promise.
-  std::unordered_map<order_id, timestamp_ms, alert_recorder_hash> late_at;
+  std::unordered_map<order_id, timestamp_ms> late_at;
   for (const anomaly_truth& t : city.ground_truth())
     if (t.kind == alert_kind::delivery_timeout) late_at.emplace(t.order, t.start_ms);
   std::size_t warned = 0, came_true = 0;

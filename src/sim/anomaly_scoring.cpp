@@ -6,10 +6,6 @@
 namespace xiaoxiang {
 namespace {
 
-struct order_hash {
-  std::size_t operator()(const order_id& o) const noexcept { return o.hash(); }
-};
-
 // Nearest-rank quantile of sorted values; 0 when empty.
 double quantile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
@@ -25,7 +21,7 @@ anomaly_scores score_alerts(const std::vector<anomaly_truth>& truth,
                             const scoring_options& options) {
   anomaly_scores scores{};
   // Truth rows by (order, kind): few per order, so a list per order is enough.
-  std::unordered_map<order_id, std::vector<const anomaly_truth*>, order_hash> rows;
+  std::unordered_map<order_id, std::vector<const anomaly_truth*>> rows;
   auto observable = [&](const anomaly_truth& t) {
     return t.start_ms <= options.end_of_run - options.min_observable_ms;
   };
