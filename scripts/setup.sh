@@ -9,6 +9,8 @@ packages=(
   libbenchmark-dev libgtest-dev libgeographiclib-dev libssl-dev libs2-dev libabsl-dev
   python3-dev python3-numpy python3-pandas python3-pytest python3-matplotlib
   python3-venv python3-pip python3-setuptools python3-wheel
+  openssl prometheus  # security: test keys and certificates; promtool checks /metrics
+  libhiredis-dev redis-server redis-tools libpq-dev postgresql  # scale-out adapters and their test servers
   chromium fonts-noto-cjk  # the web tests: headless browser, CJK glyphs of the status labels
 )
 

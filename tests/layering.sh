@@ -12,7 +12,8 @@ eta: core geo order eta
 anomaly: core geo order eta anomaly
 sim: core geo order sim
 track: core geo order storage transport eta anomaly track
-server: core geo order storage transport eta anomaly track server'
+security: core geo order transport security
+server: core geo order storage transport eta anomaly track security server'
 status=0
 while IFS=': ' read -r layer rest; do
   for dir in "$root/include/xiaoxiang/$layer" "$root/src/$layer"; do
