@@ -13,6 +13,9 @@ anomaly: core geo order eta anomaly
 sim: core geo order sim
 track: core geo order storage transport eta anomaly track
 security: core geo order transport security
+redis: core redis
+cache: core geo order transport redis cache
+queue: core geo order storage transport eta anomaly track redis cache queue
 server: core geo order storage transport eta anomaly track security server'
 status=0
 while IFS=': ' read -r layer rest; do

@@ -136,6 +136,8 @@ constexpr code_text kCodes[] = {
      "STOMP peer silent beyond the negotiated heart-beat"},
     {errc::stomp_connect_timeout, "stomp_connect_timeout",
      "no STOMP CONNECT within the allowed time"},
+    {errc::redis_io, "redis_io", "Redis is unreachable, the connection was lost or timed out"},
+    {errc::redis_reply, "redis_reply", "Redis answered an error or an unexpected reply"},
 };
 
 const code_text* find(errc e) noexcept {

@@ -110,6 +110,10 @@ enum class errc : int {
   stomp_unknown_transaction = 731,    // COMMIT/ABORT/SEND of a transaction not begun (or begun twice)
   stomp_heartbeat_timeout = 732,      // the peer was silent beyond the negotiated heart-beat
   stomp_connect_timeout = 733,        // no CONNECT within the allowed time
+
+  // redis 900..919: the Redis adapters (queue/, cache/)
+  redis_io = 900,                // Redis unreachable, connection lost or timed out
+  redis_reply = 901,             // Redis answered an error or a reply of an unexpected shape
 };
 
 // The category behind std::error_code for errc; name() is "xiaoxiang".
