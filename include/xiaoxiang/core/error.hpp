@@ -111,6 +111,27 @@ enum class errc : int {
   stomp_heartbeat_timeout = 732,      // the peer was silent beyond the negotiated heart-beat
   stomp_connect_timeout = 733,        // no CONNECT within the allowed time
 
+  // security 850..879: tokens (JWT), keys, access control
+  jwt_malformed = 850,            // not three base64url parts separated by '.', or empty
+  jwt_bad_base64 = 851,           // a part is not strict base64url (no padding, no stray bits)
+  jwt_bad_json = 852,             // the header or the claims are not a JSON object
+  jwt_alg_none = 853,             // "alg":"none" (unsigned tokens are never accepted)
+  jwt_alg_not_allowed = 854,      // the alg is unknown or not the one the key is bound to
+  jwt_unknown_kid = 855,          // no key with the token's kid (or no kid and several keys)
+  jwt_bad_signature = 856,        // the signature does not verify
+  jwt_expired = 857,              // exp (plus leeway) is in the past
+  jwt_not_yet_valid = 858,        // nbf (minus leeway) is in the future
+  jwt_wrong_issuer = 859,         // iss differs from the configured issuer
+  jwt_wrong_audience = 860,       // aud does not contain the configured audience
+  jwt_too_large = 861,            // the token is longer than max_token_bytes
+  jwt_wrong_claim_type = 862,     // a claim has the wrong JSON type (exp not a number, ...)
+  jwt_missing_claim = 863,        // a required claim is absent (sub, role, exp, rider_id ...)
+  jwt_invalid_key = 864,          // a key (PEM, secret) cannot be used: unreadable, too short, wrong type
+  auth_required = 865,            // no token where the server requires one
+  invalid_role = 866,             // the role claim is not customer, rider, warehouse or admin
+  access_denied = 867,            // the principal may not read / send this (same for "no such order")
+  too_many_token_connections = 868, // connections with one token above the configured cap
+
   // redis 900..919: the Redis adapters (queue/, cache/)
   redis_io = 900,                // Redis unreachable, connection lost or timed out
   redis_reply = 901,             // Redis answered an error or a reply of an unexpected shape
