@@ -1,5 +1,6 @@
 #include "xiaoxiang/geo/geohash.hpp"
 #include "xiaoxiang/geo/detail/bit_interleave.hpp"
+#include "xiaoxiang/geo/detail/geohash_dispatch.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -8,6 +9,11 @@
 #include <cmath>
 #include <numbers>
 #include <utility>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define XIAOXIANG_GEOHASH_BMI2 1
+#endif
 
 #include "xiaoxiang/geo/distance.hpp"
 
@@ -320,12 +326,75 @@ struct geohash_access {
     }
     return h;
   }
+
+#ifdef XIAOXIANG_GEOHASH_BMI2
+  // The same hash with BMI2 and SSE4.1: two PDEPs interleave the axes, two
+  // more spread the twelve 5-bit values into bytes, and byte arithmetic maps
+  // them to the alphabet. About a third fewer instructions than the table
+  // path; chosen at run time (kUseBmi2) so the library still runs anywhere.
+  __attribute__((target("bmi2,sse4.1"))) static geohash from_axes_bmi2(
+      std::uint64_t ilon, std::uint64_t ilat, int precision) noexcept {
+    const std::uint64_t b60 =
+        _pdep_u64(ilon, 0x0AAAAAAAAAAAAAAAull) | _pdep_u64(ilat, 0x0555555555555555ull);
+    // Character i is bits 55-5i..59-5i; characters 0..7 are the top 40 bits.
+    const std::uint64_t first8 = __builtin_bswap64(_pdep_u64(b60 >> 20, 0x1F1F1F1F1F1F1F1Full));
+    const std::uint32_t last4 =
+        __builtin_bswap32(static_cast<std::uint32_t>(_pdep_u64(b60 & 0xFFFFFu, 0x1F1F1F1Full)));
+    const __m128i v = _mm_set_epi64x(static_cast<long long>(last4), static_cast<long long>(first8));
+    // "0123456789bcdefghjkmnpqrstuvwxyz": '0' + v, then +40 from 'b' (10)
+    // and +1 past each skipped letter (i after 16, l after 18, o after 20).
+    __m128i c = _mm_add_epi8(v, _mm_set1_epi8('0'));
+    c = _mm_add_epi8(c, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(9)), _mm_set1_epi8(40)));
+    c = _mm_sub_epi8(c, _mm_cmpgt_epi8(v, _mm_set1_epi8(16)));
+    c = _mm_sub_epi8(c, _mm_cmpgt_epi8(v, _mm_set1_epi8(18)));
+    c = _mm_sub_epi8(c, _mm_cmpgt_epi8(v, _mm_set1_epi8(20)));
+    const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    c = _mm_and_si128(c, _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(precision)), index));
+    c = _mm_insert_epi8(c, precision, 15);
+    geohash h;
+    _mm_store_si128(reinterpret_cast<__m128i*>(h.bytes_.data()), c);
+    return h;
+  }
+#endif
 };
+
+namespace {
+#ifdef XIAOXIANG_GEOHASH_BMI2
+// PDEP is microcoded (tens to hundreds of cycles) on AMD family 17h (Zen 1
+// and 2): the table path is faster there.
+bool bmi2_is_fast() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("sse4.1") &&
+         !__builtin_cpu_is("amdfam17h");
+}
+const bool kUseBmi2 = bmi2_is_fast();
+#endif
+}  // namespace
+
+namespace detail {
+bool geohash_uses_bmi2() noexcept {
+#ifdef XIAOXIANG_GEOHASH_BMI2
+  return kUseBmi2;
+#else
+  return false;
+#endif
+}
+
+result<geohash> point_to_geohash_portable(geo_point p, int precision) noexcept {
+  if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
+  if (precision < 1 || precision > geohash_max_precision) return {errc::invalid_precision, "precision"};
+  const auto [ilon, ilat] = quantise(p);
+  return geohash_access::from_axes(ilon, ilat, precision);
+}
+}  // namespace detail
 
 result<geohash> point_to_geohash(geo_point p, int precision) noexcept {
   if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
   if (precision < 1 || precision > geohash_max_precision) return {errc::invalid_precision, "precision"};
   const auto [ilon, ilat] = quantise(p);
+#ifdef XIAOXIANG_GEOHASH_BMI2
+  if (kUseBmi2) return geohash_access::from_axes_bmi2(ilon, ilat, precision);
+#endif
   return geohash_access::from_axes(ilon, ilat, precision);
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "xiaoxiang/geo/detail/geohash_dispatch.hpp"
 #include "xiaoxiang/geo/distance.hpp"
 
 namespace xiaoxiang {
@@ -49,6 +50,30 @@ TEST(Geohash, MillionRandomPointsMatchGeographicLibAtEveryPrecision) {
           << "lon=" << p.lon << " lat=" << p.lat << " precision=" << k;
     }
   }
+}
+
+// point_to_geohash takes the BMI2 path on CPUs with a fast PDEP (the tests
+// above then cover it); the portable table path must give the same strings,
+// so check it against the reference wherever the tests run.
+TEST(Geohash, PortablePathMatchesGeographicLibAndTheDispatchedPath) {
+  std::mt19937_64 rng(20261125);
+  std::uniform_real_distribution<double> lon(-180.0, 180.0), lat(-90.0, 90.0);
+  for (int i = 0; i < 200'000; ++i) {
+    const geo_point p{lon(rng), lat(rng)};
+    const std::string ref = reference(p, geohash_max_precision);
+    for (int k = 1; k <= geohash_max_precision; ++k) {
+      const auto portable = detail::point_to_geohash_portable(p, k);
+      ASSERT_TRUE(portable.ok());
+      ASSERT_EQ(portable->view(), std::string_view(ref).substr(0, static_cast<std::size_t>(k)));
+      ASSERT_EQ(*portable, *point_to_geohash(p, k));
+    }
+  }
+  for (const geo_point p : {geo_point{180.0, 90.0}, geo_point{-180.0, -90.0}, geo_point{0.0, 0.0}})
+    for (int k = 1; k <= geohash_max_precision; ++k)
+      EXPECT_EQ(*detail::point_to_geohash_portable(p, k), *point_to_geohash(p, k));
+  EXPECT_EQ(detail::point_to_geohash_portable({0.0, 91.0}, 5).error(), make_error_code(errc::invalid_latitude));
+  EXPECT_EQ(detail::point_to_geohash_portable({0.0, 0.0}, 13).error(), make_error_code(errc::invalid_precision));
+  RecordProperty("bmi2_path", detail::geohash_uses_bmi2() ? "yes" : "no");
 }
 
 TEST(Geohash, PrefixPropertyOfReference) {
