@@ -7,6 +7,7 @@ allowed='core: core
 geo: core geo
 order: core geo order
 storage: core geo order storage
+postgres: core geo order storage postgres
 transport: core geo order transport
 eta: core geo order eta
 anomaly: core geo order eta anomaly
