@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <bit>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "xiaoxiang/core/error.hpp"
+#include "xiaoxiang/storage/location_cipher.hpp"
 
 namespace xiaoxiang {
 namespace {
@@ -173,6 +176,46 @@ void bind_u64(sqlite3_stmt* s, int index, std::uint64_t value) {
   sqlite3_bind_int64(s, index, static_cast<std::int64_t>(value));
 }
 
+// --- encryption at rest ---------------------------------------------------------
+// A sealed row keeps its location in one envelope in the `address` column
+// (a BLOB: plaintext addresses are TEXT, which is how a reader tells them
+// apart); its coordinate columns hold NULL (order_tracking) or 0 (orders,
+// NOT NULL). The plaintext is [flags][doubles, little-endian][address
+// bytes]; the associated data names the table, the order and the version,
+// so an envelope moved to another row or table does not open.
+
+constexpr std::uint8_t kHasPosition = 1;
+
+void put_double(std::string& out, double v) {
+  auto bits = std::bit_cast<std::uint64_t>(v);
+  for (int i = 0; i < 8; ++i, bits >>= 8) out += static_cast<char>(bits & 0xff);
+}
+
+double get_double(std::string_view in, std::size_t at) {
+  std::uint64_t bits = 0;
+  for (int i = 7; i >= 0; --i)
+    bits = (bits << 8) | static_cast<std::uint8_t>(in[at + static_cast<std::size_t>(i)]);
+  return std::bit_cast<double>(bits);
+}
+
+std::string row_binding(const char* table, const id& order, std::uint64_t version) {
+  std::string ad(table);
+  ad += '\0';
+  ad += order.view();
+  ad += '\0';
+  ad += std::to_string(version);
+  return ad;
+}
+
+void bind_blob(sqlite3_stmt* s, int index, const std::string& value) {
+  sqlite3_bind_blob(s, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+}
+
+// Binds the order's columns; with a cipher the location goes sealed into
+// `sealed`, which must live until the statement has run.
+void bind_order(sqlite3_stmt* s, const order& o, const location_cipher* cipher,
+                std::string& sealed);
+
 void bind_order(sqlite3_stmt* s, const order& o) {
   bind_id(s, 1, o.id);
   bind_id(s, 2, o.user);
@@ -190,6 +233,41 @@ void bind_order(sqlite3_stmt* s, const order& o) {
   bind_text(s, 14, o.address);
   sqlite3_bind_int64(s, 15, o.promised_time);
   sqlite3_bind_int(s, 16, to_code(o.stage));
+}
+
+void bind_order(sqlite3_stmt* s, const order& o, const location_cipher* cipher,
+                std::string& sealed) {
+  bind_order(s, o);
+  if (cipher == nullptr) return;
+  std::string plain;
+  plain.reserve(1 + 4 * 8 + o.address.size());
+  plain += '\0';
+  put_double(plain, o.origin.lon);
+  put_double(plain, o.origin.lat);
+  put_double(plain, o.destination.lon);
+  put_double(plain, o.destination.lat);
+  plain += o.address;
+  sealed = cipher->seal(plain, row_binding("orders", o.id, o.version));
+  for (int column = 10; column <= 13; ++column) sqlite3_bind_double(s, column, 0.0);
+  bind_blob(s, 14, sealed);
+}
+
+void bind_record(sqlite3_stmt* s, const tracking_record& r);
+
+void bind_record(sqlite3_stmt* s, const tracking_record& r, const location_cipher* cipher,
+                 std::string& sealed) {
+  bind_record(s, r);
+  if (cipher == nullptr) return;
+  std::string plain;
+  plain.reserve(1 + 2 * 8 + r.address.size());
+  plain += static_cast<char>(r.has_position ? kHasPosition : 0);
+  put_double(plain, r.has_position ? r.position.lon : 0.0);
+  put_double(plain, r.has_position ? r.position.lat : 0.0);
+  plain += r.address;
+  sealed = cipher->seal(plain, row_binding("order_tracking", r.order, r.version));
+  sqlite3_bind_null(s, 4);
+  sqlite3_bind_null(s, 5);
+  bind_blob(s, 6, sealed);
 }
 
 void bind_record(sqlite3_stmt* s, const tracking_record& r) {
@@ -217,7 +295,8 @@ void bind_record(sqlite3_stmt* s, const tracking_record& r) {
 // something else; that is a failure of the environment, not of the caller.
 class row_reader {
  public:
-  row_reader(sqlite3_stmt* s, const std::string& path) : s_(s), path_(path) {}
+  row_reader(sqlite3_stmt* s, const std::string& path, const location_cipher* cipher = nullptr)
+      : s_(s), path_(path), cipher_(cipher) {}
 
   id read_id(int column) const {
     if (sqlite3_column_type(s_, column) == SQLITE_NULL) return {};
@@ -262,9 +341,18 @@ class row_reader {
     o.rider = read_id(8);
     o.origin = {read_double(9), read_double(10)};
     o.destination = {read_double(11), read_double(12)};
-    o.address = read_text(13);
+    // The column's type is read before any conversion (SQLite's type is
+    // undefined after sqlite3_column_text converted a BLOB).
+    const bool sealed = is_sealed(13);
+    if (!sealed) o.address = read_text(13);
     o.promised_time = read_int(14);
     o.stage = read_stage(15);
+    if (sealed) {
+      const std::string plain = unseal(13, "orders", o.id, o.version, 1 + 4 * 8);
+      o.origin = {get_double(plain, 1), get_double(plain, 9)};
+      o.destination = {get_double(plain, 17), get_double(plain, 25)};
+      o.address = plain.substr(33);
+    }
     return o;
   }
 
@@ -275,7 +363,8 @@ class row_reader {
     r.status = read_status(2);
     r.has_position = !is_null(3);
     if (r.has_position) r.position = {read_double(3), read_double(4)};
-    r.address = read_text(5);
+    const bool sealed = is_sealed(5);
+    if (!sealed) r.address = read_text(5);
     r.operator_id = read_id(6);
     auto op = operator_type_from_code(static_cast<int>(read_int(7)));
     if (!op) bad(7);
@@ -287,10 +376,43 @@ class row_reader {
     if (kind < 1 || kind > 5) bad(11);
     r.kind = static_cast<record_kind>(kind);
     r.stage = read_stage(12);
+    if (sealed) {
+      const std::string plain = unseal(5, "order_tracking", r.order, r.version, 1 + 2 * 8);
+      r.has_position = (static_cast<std::uint8_t>(plain[0]) & kHasPosition) != 0;
+      r.position = r.has_position ? geo_point{get_double(plain, 1), get_double(plain, 9)}
+                                  : geo_point{};
+      r.address = plain.substr(17);
+    }
     return r;
   }
 
  private:
+  bool is_sealed(int column) const { return sqlite3_column_type(s_, column) == SQLITE_BLOB; }
+
+  // The plaintext of a sealed location column (at least `fixed` bytes), or
+  // an exception naming the file, the column and the row: never garbage.
+  std::string unseal(int column, const char* table, const id& order, std::uint64_t version,
+                     std::size_t fixed) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(s_, column));
+    const std::string_view envelope(
+        data, data ? static_cast<std::size_t>(sqlite3_column_bytes(s_, column)) : 0);
+    // Built only on failure: the message names file, column, row and key.
+    const auto where = [&] {
+      return "sqlite_storage '" + path_ + "': " + table + "." + sqlite3_column_name(s_, column) +
+             " (longitude, latitude, address) of order " + std::string(order.view()) +
+             " version " + std::to_string(version) + ", key id '" +
+             location_cipher::key_id_of(envelope) + "'";
+    };
+    if (cipher_ == nullptr)
+      throw error(errc::location_key_missing, where() + " (sqlite_options::location_encryption)");
+    auto plain = cipher_->open(envelope, row_binding(table, order, version));
+    if (!plain)
+      throw error(plain.error(), where() + " (" + (plain.field() ? plain.field() : "envelope") + ")");
+    if (plain->size() < fixed)
+      throw error(errc::location_malformed, where() + ": the sealed location is too short");
+    return std::move(*plain);
+  }
+
   [[noreturn]] void bad(int column) const {
     throw error(errc::storage_io, "sqlite_storage '" + path_ + "': column " +
                                       sqlite3_column_name(s_, column) +
@@ -298,6 +420,7 @@ class row_reader {
   }
   sqlite3_stmt* s_;
   const std::string& path_;
+  const location_cipher* cipher_;
 };
 
 // Resets a statement (and its bindings) when a query is done with it.
@@ -364,6 +487,7 @@ struct sqlite_storage::impl {
   std::mutex write_mutex;  // the write connection (and, when shared, reads)
   connection writer;
   stmt_ptr begin, commit, rollback, update_order, upsert_order, insert_record;
+  std::string sealed;  // the envelope bound to the statement running (under write_mutex)
 
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<connection>> idle_readers;
@@ -419,7 +543,7 @@ struct sqlite_storage::impl {
       const int rc = sqlite3_step(s);
       if (rc == SQLITE_DONE) return;
       if (rc != SQLITE_ROW) fail(path, std::string("query ") + sqlite3_sql(s), l.db());
-      row(row_reader(s, path));
+      row(row_reader(s, path, options.location_encryption.get()));
     }
   }
 
@@ -501,14 +625,15 @@ void sqlite_storage::commit(const write_batch& batch) {
   try {
     // Orders first, so that a host that turns on foreign keys is satisfied.
     for (const auto& o : batch.orders) {
-      bind_order(s.update_order.get(), o);
+      const location_cipher* cipher = s.options.location_encryption.get();
+      bind_order(s.update_order.get(), o, cipher, s.sealed);
       s.step_done(s.update_order.get(), "update orders");
       if (sqlite3_changes(s.writer.db.get()) == 1) continue;
-      bind_order(s.upsert_order.get(), o);
+      bind_order(s.upsert_order.get(), o, cipher, s.sealed);
       s.step_done(s.upsert_order.get(), "upsert into orders");
     }
     for (const auto& r : batch.records) {
-      bind_record(s.insert_record.get(), r);
+      bind_record(s.insert_record.get(), r, s.options.location_encryption.get(), s.sealed);
       s.step_done(s.insert_record.get(), "insert into order_tracking");
     }
     s.step_done(s.commit.get(), "COMMIT");

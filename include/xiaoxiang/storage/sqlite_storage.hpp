@@ -15,6 +15,8 @@
 
 namespace xiaoxiang {
 
+class location_cipher;
+
 // How the database file is opened. WAL journal with synchronous=NORMAL by
 // default: a committed transaction survives a crash of the process (SIGKILL,
 // abort) because it is in the OS page cache, but the last transactions
@@ -32,6 +34,12 @@ struct sqlite_options {
   int page_size_bytes = 16384;
   std::int64_t mmap_size_bytes = 256ll << 20;  // memory-mapped reads of the file (0: off)
   int wal_autocheckpoint_pages = 1000;  // checkpoint the WAL into the file after this many pages
+  // Encryption at rest of the location columns (location_cipher.hpp): rows
+  // are written sealed with its current key and read with any key of its
+  // ring. Null: written in plaintext, as before; reading a sealed row then
+  // throws errc::location_key_missing. Plaintext rows of older files stay
+  // readable either way (docs/storage.md, "Encryption at rest").
+  std::shared_ptr<const location_cipher> location_encryption = nullptr;
 };
 
 // The schema version this library writes to PRAGMA user_version.
