@@ -160,6 +160,14 @@ constexpr code_text kCodes[] = {
     {errc::access_denied, "access_denied", "access denied"},
     {errc::too_many_token_connections, "too_many_token_connections",
      "too many connections with this token"},
+    {errc::location_key_missing, "location_key_missing",
+     "location column is encrypted and no key is configured"},
+    {errc::location_unknown_key, "location_unknown_key", "location ciphertext names an unknown key id"},
+    {errc::location_auth_failed, "location_auth_failed",
+     "location ciphertext does not verify (wrong key, tampered or moved row)"},
+    {errc::location_malformed, "location_malformed", "location ciphertext envelope is malformed"},
+    {errc::location_invalid_key, "location_invalid_key",
+     "location key cannot be used (id, 64 hex digits, duplicate)"},
 };
 
 const code_text* find(errc e) noexcept {

@@ -132,6 +132,13 @@ enum class errc : int {
   access_denied = 867,            // the principal may not read / send this (same for "no such order")
   too_many_token_connections = 868, // connections with one token above the configured cap
 
+  // encryption at rest 880..889: the location columns of the SQLite storage
+  location_key_missing = 880,     // an encrypted column was read without a key configured
+  location_unknown_key = 881,     // the ciphertext names a key id the key ring does not hold
+  location_auth_failed = 882,     // the ciphertext does not verify: wrong key, tampered or moved row
+  location_malformed = 883,       // the ciphertext envelope is not one this library writes
+  location_invalid_key = 884,     // a key (file line) cannot be used: bad id, not 64 hex digits, duplicate
+
   // redis 900..919: the Redis adapters (queue/, cache/)
   redis_io = 900,                // Redis unreachable, connection lost or timed out
   redis_reply = 901,             // Redis answered an error or a reply of an unexpected shape
