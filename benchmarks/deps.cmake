@@ -24,3 +24,10 @@ if(TARGET bench_anomaly)
   target_compile_definitions(bench_anomaly PRIVATE
     XIAOXIANG_REAL_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data/real")
 endif()
+
+# postgres: libpq (to drop the benchmark's schemas) and the server script.
+if(TARGET bench_postgres)
+  find_package(PostgreSQL REQUIRED)
+  target_link_libraries(bench_postgres PRIVATE PostgreSQL::PostgreSQL)
+  target_compile_definitions(bench_postgres PRIVATE XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endif()
