@@ -26,6 +26,7 @@
 #include "xiaoxiang/storage/memory_storage.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"
 #include "xiaoxiang/storage/write_behind.hpp"
+#include "xiaoxiang/postgres/postgres_storage.hpp"
 #include "xiaoxiang/sim/city_map.hpp"
 #include "xiaoxiang/sim/simulation.hpp"
 #include "xiaoxiang/transport/binary_codec.hpp"
