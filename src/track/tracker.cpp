@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -295,6 +296,53 @@ struct rider_slot {
 };
 
 const id& order_key(const order_slot& s) noexcept { return s.row.id; }
+
+// Monotonic nanoseconds for the latency histograms (never 0 in practice:
+// the steady clock counts from boot).
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// When the event this thread is ingesting entered ingest() (0: none, e.g. a
+// clock tick), so that write() can stamp its write-behind sequence with it.
+thread_local std::int64_t t_ingest_start_ns = 0;
+
+// Ingest times of recent write-behind sequences, indexed by sequence modulo
+// the size: the durable callback turns them into ingest-to-durable
+// latencies. A slot overwritten before its commit (a backlog above the size)
+// is skipped, so the histogram samples rather than counts every write then.
+struct durable_stamps {
+  static constexpr std::size_t kSize = 4096;  // a power of 2
+  struct stamp {
+    std::atomic<std::uint64_t> sequence{0};
+    std::atomic<std::int64_t> start_ns{0};
+  };
+  std::array<stamp, kSize> slots;
+  std::uint64_t seen = 0;  // the writer thread's last durable sequence
+
+  void note(std::uint64_t sequence, std::int64_t start_ns) noexcept {
+    stamp& s = slots[sequence & (kSize - 1)];
+    s.start_ns.store(start_ns, std::memory_order_relaxed);
+    s.sequence.store(sequence, std::memory_order_release);
+  }
+  // On the writer thread: records the latency of every stamped sequence
+  // that became durable since the last call.
+  void durable(std::uint64_t up_to, latency_histogram& into) noexcept {
+    const std::int64_t now = steady_ns();
+    std::uint64_t from = seen + 1;
+    if (up_to >= kSize && from < up_to - kSize + 1) from = up_to - kSize + 1;
+    for (std::uint64_t q = from; q <= up_to; ++q) {
+      stamp& s = slots[q & (kSize - 1)];
+      if (s.sequence.load(std::memory_order_acquire) != q) continue;
+      const std::int64_t start = s.start_ns.load(std::memory_order_relaxed);
+      if (s.sequence.load(std::memory_order_relaxed) != q) continue;
+      into.record(now - start);
+    }
+    seen = std::max(seen, up_to);
+  }
+};
 const id& rider_key(const rider_slot& s) noexcept { return s.id; }
 
 // Counters a partition owns; summed by metrics(). Written under the
@@ -352,6 +400,11 @@ struct tracker::impl {
   publisher* pub;
   const clock* now_clock;
   system_clock wall;
+  // Declared before `writer`: its durable callback records into them until
+  // the writer is gone.
+  latency_histogram publish_latency;  // ingest() entry to its last publish
+  latency_histogram durable_latency;  // ingest() entry to its write's commit
+  std::unique_ptr<durable_stamps> stamps;
   std::unique_ptr<write_behind> writer;
   std::vector<order_partition> order_parts;
   std::vector<rider_partition> rider_parts;
@@ -382,7 +435,11 @@ struct tracker::impl {
         model(make_model(o)),
         monitoring(o.eta || o.detectors),
         monitor_ctx{options, *model} {
-    if (store) writer = std::make_unique<write_behind>(*store, o.storage_queue);
+    if (store) {
+      stamps = std::make_unique<durable_stamps>();
+      writer = std::make_unique<write_behind>(*store, o.storage_queue);
+      writer->on_durable([this](std::uint64_t d) { stamps->durable(d, durable_latency); });
+    }
   }
 
   detail::order_monitor& monitor_of(order_slot& slot) {
@@ -485,7 +542,9 @@ struct tracker::impl {
                       const order& row) {
     part.count.add(part.count.records, part.records.size());
     if (!ticket) return 0;
-    return writer->push(std::move(*ticket), part.records, row);
+    const std::uint64_t sequence = writer->push(std::move(*ticket), part.records, row);
+    if (t_ingest_start_ns != 0) stamps->note(sequence, t_ingest_start_ns);
+    return sequence;
   }
 
   // --- one accepted change of one order ----------------------------------
@@ -1115,7 +1174,12 @@ tracker::~tracker() {
 }
 
 ingest_result tracker::ingest(const event& e) {
-  return impl_->ingest(e);
+  const std::int64_t start = steady_ns();
+  t_ingest_start_ns = start;
+  ingest_result r = impl_->ingest(e);
+  t_ingest_start_ns = 0;
+  if (r.accepted() && impl_->pub) impl_->publish_latency.record(steady_ns() - start);
+  return r;
 }
 
 std::optional<order> tracker::find_order(const order_id& id) const {
@@ -1263,6 +1327,8 @@ tracker_metrics tracker::metrics() const {
     m.storage_backlog = impl_->writer->queued_records();
     m.durable_sequence = impl_->writer->durable_sequence();
   }
+  m.ingest_to_publish_seconds = impl_->publish_latency.snapshot();
+  m.ingest_to_durable_seconds = impl_->durable_latency.snapshot();
   return m;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "xiaoxiang/core/error.hpp"
+#include "xiaoxiang/track/latency_histogram.hpp"
 
 namespace xiaoxiang {
 
@@ -29,6 +30,13 @@ struct tracker_metrics {
   std::uint64_t durable_sequence = 0;  // the write-behind's durable sequence
   // Rejections (events and batch fixes) by code, only codes seen, by code value.
   std::vector<std::pair<errc, std::uint64_t>> rejected_by_code;
+  // Seconds from ingest() entry until the publisher was handed the event's
+  // last change (accepted events, with a publisher).
+  histogram_snapshot ingest_to_publish_seconds;
+  // Seconds from ingest() entry until the storage committed the event's
+  // write (sampled when the backlog exceeds 4096 writes; clock ticks'
+  // writes are not counted).
+  histogram_snapshot ingest_to_durable_seconds;
 
   std::uint64_t rejected_count(errc code) const noexcept {
     for (const auto& [c, n] : rejected_by_code)
