@@ -2,6 +2,8 @@
 // array forms loop in C++ with the GIL released; an invalid point gives a
 // missing value in its row ("" / NaN / GEOHASH_INVALID) rather than an
 // exception, as NumPy does with NaN.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -76,16 +78,36 @@ py::object encode(py::handle lon, py::handle lat, int precision, py::handle out_
     const double* px = x.data();
     const double* py_ = y.data();
     const auto width = static_cast<std::size_t>(precision);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto r = point_to_geohash({px[i], py_[i]}, precision);
-      std::uint32_t* item = out + i * width;
-      if (r.ok()) {
-        const char* c = r->data();
-        for (std::size_t k = 0; k < width; ++k) item[k] = static_cast<unsigned char>(c[k]);
-      } else {
-        for (std::size_t k = 0; k < width; ++k) item[k] = 0;
+    // The library encodes a block of points at once; the block's hashes
+    // (4 KiB, in L1) are then widened into NumPy's UCS-4 items. Full-length
+    // hashes into a 16-byte aligned array (NumPy's usual case) are 48
+    // aligned bytes each; an output bigger than the caches is written with
+    // streaming stores (not read first), a smaller one stays cached.
+    constexpr std::size_t kStreamBytes = 8u << 20;
+    const bool streamed = width == 12 && reinterpret_cast<std::uintptr_t>(out) % 16 == 0 &&
+                          n * 12 * sizeof(std::uint32_t) > kStreamBytes;
+    constexpr std::size_t kBlock = 256;
+    std::array<geohash, kBlock> block;
+    for (std::size_t start = 0; start < n; start += kBlock) {
+      const std::size_t m = std::min(kBlock, n - start);
+      (void)points_to_geohashes({px + start, m}, {py_ + start, m}, precision, {block.data(), m});
+      std::uint32_t* items = out + start * width;
+      if (streamed) {
+        for (std::size_t i = 0; i < m; ++i) widen_12<true>(items + i * 12, block[i].data());
+        continue;
+      }
+      for (std::size_t i = 0; i < m; ++i) {
+        // Items are written in order, so all but the last of the array may
+        // spill zeros into the next one's slots (rewritten next).
+        const bool room = (n - 1 - (start + i)) * width >= 12 - width;
+        if (room) {
+          widen_12(items + i * width, block[i].data());
+        } else {
+          put_ucs4(items + i * width, width, block[i].view());
+        }
       }
     }
+    if (streamed) stream_fence();
   }
   return result;
 }

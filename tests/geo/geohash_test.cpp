@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "xiaoxiang/geo/detail/geohash_dispatch.hpp"
 #include "xiaoxiang/geo/distance.hpp"
@@ -74,6 +75,44 @@ TEST(Geohash, PortablePathMatchesGeographicLibAndTheDispatchedPath) {
   EXPECT_EQ(detail::point_to_geohash_portable({0.0, 91.0}, 5).error(), make_error_code(errc::invalid_latitude));
   EXPECT_EQ(detail::point_to_geohash_portable({0.0, 0.0}, 13).error(), make_error_code(errc::invalid_precision));
   RecordProperty("bmi2_path", detail::geohash_uses_bmi2() ? "yes" : "no");
+}
+
+TEST(Geohash, BulkEncodingEqualsOneByOne) {
+  std::mt19937_64 rng(20261126);
+  std::uniform_real_distribution<double> lon_of(-181.0, 181.0), lat_of(-91.0, 91.0);
+  constexpr std::size_t n = 5000;
+  std::vector<double> lon(n), lat(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    lon[i] = lon_of(rng);
+    lat[i] = lat_of(rng);
+  }
+  lon[3] = std::numeric_limits<double>::quiet_NaN();
+  lat[4] = std::numeric_limits<double>::infinity();
+  for (int k = 1; k <= geohash_max_precision; ++k) {
+    std::vector<geohash> out(n);
+    const auto refused = points_to_geohashes(lon, lat, k, out);
+    ASSERT_TRUE(refused.ok());
+    std::size_t expected_refused = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto one = point_to_geohash({lon[i], lat[i]}, k);
+      if (one.ok()) {
+        ASSERT_EQ(out[i], *one) << i;
+      } else {
+        ++expected_refused;
+        ASSERT_EQ(out[i].precision(), 0) << i;
+      }
+    }
+    EXPECT_EQ(*refused, expected_refused);
+    EXPECT_GT(expected_refused, 2u);  // the NaN, the infinity and points outside the ranges
+  }
+  std::vector<geohash> out(n);
+  auto r = points_to_geohashes(lon, lat, 0, out);
+  EXPECT_EQ(r.error(), make_error_code(errc::invalid_precision));
+  EXPECT_STREQ(r.field(), "precision");
+  r = points_to_geohashes(lon, std::span<const double>(lat).first(n - 1), 12, out);
+  EXPECT_EQ(r.error(), make_error_code(errc::size_mismatch));
+  EXPECT_STREQ(r.field(), "out");
+  EXPECT_EQ(*points_to_geohashes({}, {}, 12, {}), 0u);
 }
 
 TEST(Geohash, PrefixPropertyOfReference) {

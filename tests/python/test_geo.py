@@ -24,6 +24,33 @@ def test_geohash_encode_array_matches_scalar():
         assert list(out) == [xx.geohash_encode(a, b, precision) for a, b in zip(lon, lat)]
 
 
+def test_geohash_encode_every_precision_and_block_boundary():
+    # Arrays longer than the binding's block (256 points), every precision
+    # (items narrower than 12 characters are written in order with spill),
+    # invalid points spread over blocks, and one array big enough (> 8 MiB of
+    # '<U12') for the streaming-store path.
+    rng = np.random.default_rng(11)
+    n = 1000
+    lon = rng.uniform(-180, 180, n)
+    lat = rng.uniform(-90, 90, n)
+    lon[[0, 255, 256, 999]] = np.nan
+    for precision in range(1, 13):
+        out = xx.geohash_encode(lon, lat, precision)
+        expected = ["" if math.isnan(a) else xx.geohash_encode(a, b, precision) for a, b in zip(lon, lat)]
+        assert list(out) == expected
+        into = np.empty(n, dtype=f"<U{precision}")
+        xx.geohash_encode(lon, lat, precision, out=into)
+        assert list(into) == expected
+    big = 200_003
+    lon = rng.uniform(116.0, 116.8, big)
+    lat = rng.uniform(39.6, 40.2, big)
+    lat[big - 1] = 95.0
+    out = xx.geohash_encode(lon, lat, 12)
+    sample = rng.integers(0, big - 1, 500)
+    assert [out[i] for i in sample] == [xx.geohash_encode(lon[i], lat[i], 12) for i in sample]
+    assert out[big - 1] == "" and out[big - 2] == xx.geohash_encode(lon[big - 2], lat[big - 2], 12)
+
+
 def test_geohash_encode_array_inputs_of_any_layout():
     lon = np.array([116.397, 116.4, 116.5, 116.6])
     lat = np.array([39.908, 39.9, 39.95, 40.0])

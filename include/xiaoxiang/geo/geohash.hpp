@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,15 @@ struct geohash_cell {
 // The GeoHash of `precision` (1..12) characters of a point.
 // errc::invalid_longitude ("lon"), invalid_latitude ("lat"), invalid_precision ("precision").
 result<geohash> point_to_geohash(geo_point p, int precision) noexcept;
+
+// The GeoHashes of many points at once, (lon[i], lat[i]) into out[i]: the
+// bulk form for columns of coordinates (NumPy, data frames), without a call
+// per point. A point that point_to_geohash would refuse gets an empty hash
+// (precision() 0). Returns how many were refused.
+// errc::invalid_precision ("precision"); errc::size_mismatch ("out") when
+// lon, lat and out differ in size.
+result<std::size_t> points_to_geohashes(std::span<const double> lon, std::span<const double> lat,
+                                        int precision, std::span<geohash> out) noexcept;
 
 // The integer GeoHash of `bit_count` (1..60) bits of a point.
 // errc::invalid_longitude ("lon"), invalid_latitude ("lat"), invalid_geohash_bits ("bitCount").
