@@ -1,5 +1,8 @@
 #include "xiaoxiang/security/principal.hpp"
 
+// Declarations only: Boost.JSON is compiled once in the order layer.
+#include <boost/json.hpp>
+
 namespace xiaoxiang {
 
 const char* role_name(role r) noexcept {
@@ -60,6 +63,26 @@ result<principal> principal_from_claims(const jwt_claims& claims) {
                     : "sub:" + claims.subject + ":" + std::to_string(claims.issued_at_s.value_or(0)) + ":" +
                           std::to_string(p.expires_at_s);
   return p;
+}
+
+std::string token_claims_json(const token_spec& spec) {
+  boost::json::object o;
+  const std::int64_t iat = spec.issued_at_s > 0 ? spec.issued_at_s : now_ms() / 1000;
+  o["sub"] = spec.subject;
+  o["role"] = role_name(spec.who);
+  if (!spec.rider_id.empty()) o["rider_id"] = spec.rider_id;
+  if (!spec.warehouse_id.empty()) o["warehouse_id"] = spec.warehouse_id;
+  if (!spec.issuer.empty()) o["iss"] = spec.issuer;
+  if (!spec.audience.empty()) o["aud"] = spec.audience;
+  if (!spec.token_id.empty()) o["jti"] = spec.token_id;
+  o["iat"] = iat;
+  o["exp"] = iat + spec.ttl_s;
+  return boost::json::serialize(o);
+}
+
+result<std::string> mint_token(const jwt_key& key, const token_spec& spec) {
+  if (spec.subject.empty()) return {errc::jwt_missing_claim, "sub"};
+  return jwt_sign(key, token_claims_json(spec));
 }
 
 }  // namespace xiaoxiang

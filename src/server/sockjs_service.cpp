@@ -433,6 +433,47 @@ struct sockjs_service::session final : message_channel,
 
 namespace {
 
+// The channel a protocol session sees when the opening request carried an
+// access_token query parameter (issue 9): the transport's channel, plus the
+// token. It lives inside the handler it wraps, so it outlives that handler.
+class token_channel final : public message_channel {
+ public:
+  token_channel(message_channel& inner, std::string token) : inner_(inner), token_(std::move(token)) {}
+  void send(std::string_view message) override { inner_.send(message); }
+  std::size_t queued_bytes() const noexcept override { return inner_.queued_bytes(); }
+  std::size_t queue_limit_bytes() const noexcept override { return inner_.queue_limit_bytes(); }
+  void close(int code, std::string_view reason) override { inner_.close(code, reason); }
+  std::string_view access_token() const noexcept override { return token_; }
+
+ private:
+  message_channel& inner_;
+  std::string token_;
+};
+
+class token_handler final : public channel_handler {
+ public:
+  token_handler(message_channel& channel, std::string token, const channel_factory& make)
+      : channel_(channel, std::move(token)), inner_(make(channel_)) {}
+  void on_message(std::string_view message) override { inner_->on_message(message); }
+  void on_tick(long long now_ms) override { inner_->on_tick(now_ms); }
+  void on_writable() override { inner_->on_writable(); }
+  void on_closed() override { inner_->on_closed(); }
+
+ private:
+  token_channel channel_;
+  std::unique_ptr<channel_handler> inner_;  // destroyed before channel_
+};
+
+// The factory for a channel opened by `request`: `make` itself, or wrapped
+// so that the session can read the request's access_token.
+channel_factory with_access_token(const channel_factory& make, const http_request& request) {
+  auto token = request.query_param("access_token");
+  if (!token || token->empty()) return make;
+  return [make, t = std::move(*token)](message_channel& channel) -> std::unique_ptr<channel_handler> {
+    return std::make_unique<token_handler>(channel, t, make);
+  };
+}
+
 // The websocket transport of a SockJS session: frames out, JSON arrays of
 // messages in.
 class sockjs_ws_sink final : public ws_sink {
@@ -609,7 +650,7 @@ void sockjs_service::handle(const std::shared_ptr<http_connection>& conn, beast_
   if (path == "/websocket") {
     if (!service_.websocket) return not_found();
     if (!websocket_checks()) return;
-    return start_raw_websocket(conn, std::move(req), factory_, server_);
+    return start_raw_websocket(conn, std::move(req), with_access_token(factory_, view), server_);
   }
 
   // /{server}/{session}/{transport}
@@ -630,7 +671,8 @@ void sockjs_service::handle(const std::shared_ptr<http_connection>& conn, beast_
     if (!service_.websocket) return not_found();
     if (!websocket_checks()) return;
     // Each websocket is a session of its own (sockjs-node does the same).
-    auto s = std::make_shared<session>(weak_from_this(), std::string(session_id), server_, factory_);
+    auto s = std::make_shared<session>(weak_from_this(), std::string(session_id), server_,
+                                       with_access_token(factory_, view));
     s->anonymous = true;
     net::dispatch(s->strand, [s] { s->start_timer(); });
     auto ws = std::make_shared<ws_connection>(conn->release_stream(), server_.shared_from_this());
@@ -728,7 +770,8 @@ void sockjs_service::handle(const std::shared_ptr<http_connection>& conn, beast_
     std::lock_guard lock(mu_);
     auto& slot = sessions_[std::string(session_id)];
     if (!slot) {
-      slot = std::make_shared<session>(weak_from_this(), std::string(session_id), server_, factory_);
+      slot = std::make_shared<session>(weak_from_this(), std::string(session_id), server_,
+                                       with_access_token(factory_, view));
       created = true;
     }
     s = slot;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "xiaoxiang/order/event_json.hpp"
+#include "xiaoxiang/security/access_policy.hpp"
+#include "xiaoxiang/security/authenticator.hpp"
 #include "xiaoxiang/track/tracker.hpp"
 #include "xiaoxiang/transport/broker.hpp"
 #include "xiaoxiang/transport/json_codec.hpp"
@@ -142,6 +144,10 @@ struct stomp_session::impl {
   std::map<std::string, std::vector<stomp_frame_copy>, std::less<>> transactions;
   std::size_t transaction_frames = 0;
   std::string out;  // the strand's encode buffer
+  // Issue 9: the caller, set at CONNECT and read by deliveries after that
+  // (CONNECT happens-before any SUBSCRIBE, so no lock). nullopt: full rights.
+  std::optional<principal> who;
+  token_lease lease;  // this connection's slot of its token
 
   // Shared with delivery threads.
   std::atomic<bool> sent_since_tick{false};
@@ -154,6 +160,24 @@ struct stomp_session::impl {
     session_id = options.session_id.empty()
                      ? "xx-" + std::to_string(g_next_session.fetch_add(1, std::memory_order_relaxed))
                      : options.session_id;
+  }
+
+  // A principal whose rights are limited (not anonymous-open, not admin).
+  bool restricted() const noexcept { return who && who->who != role::admin; }
+
+  // The state the access policy decides on: the tracker's when there is one
+  // (the source of truth), else the broker's copy.
+  std::optional<tracking_state> order_state(const order_id& order) const {
+    if (engine != nullptr) return engine->snapshot(order);
+    auto snap = hub.snapshot(order);
+    if (!snap.ok()) return std::nullopt;
+    return std::move(*snap);
+  }
+
+  // Refuses a frame for the access policy (counted once, in the authenticator).
+  void deny(const status_result& why, const stomp_frame& f) {
+    options.auth->count_denied();
+    fail(why.code, why.field, &f);
   }
 
   // --- output -------------------------------------------------------------
@@ -274,11 +298,22 @@ struct stomp_session::impl {
     return channel.queued_bytes() > options.send_queue_bound_bytes;
   }
 
-  void deliver(subscription_state& sub, const message_view& m) {
+  void deliver(subscription_state& sub, const message_view& source) {
     // One buffer per delivering thread: no allocation per message once warm.
     thread_local std::string buffer;
     std::lock_guard lock(sub.mutex);
     if (closed.load(std::memory_order_relaxed)) return;
+    message_view m = source;
+    if (restricted() && !sub.riders) {
+      // The role's view, projected once per message for every session of
+      // the role (role_view_cache); the status is asked only on a miss.
+      m.body = options.auth->views().project(source.body, who->who, [&] {
+        auto snap = hub.snapshot(sub.order);
+        return snap.ok() ? snap->status : order_status::paid;
+      });
+      m.binary = {};
+      if (m.body.empty()) return;  // did not decode: never leak the full view
+    }
     if (sub.riders) {
       // Positions of all riders: the next fix (15 s) supersedes a dropped one.
       if (over_bound()) {
@@ -319,6 +354,11 @@ struct stomp_session::impl {
       if (sub->sent_any && snap->version <= sub->last_version) continue;
       body.clear();
       encode_snapshot(*snap, body);
+      if (restricted()) {
+        std::string full = std::move(body);
+        body.clear();
+        if (!project_update(full, who->who, snap->status, body).ok()) continue;
+      }
       message_view m;
       m.topic = sub->destination;
       m.body = body;
@@ -391,6 +431,19 @@ struct stomp_session::impl {
       const status_result allowed = options.authorize_connect(f);
       if (!allowed.ok()) return fail(allowed.code, allowed.field, &f);
     }
+    if (options.auth) {
+      // STOMP header names are case-sensitive; clients spell this one both ways.
+      const std::string_view header =
+          f.header("Authorization").value_or(f.header("authorization").value_or(std::string_view()));
+      auto caller = options.auth->authenticate(header, channel.access_token());
+      if (!caller.ok()) return fail(caller.error(), caller.field(), &f);
+      if (caller->has_value()) {
+        auto slot = options.auth->admit(**caller);
+        if (!slot.ok()) return fail(slot.error(), slot.field(), &f);
+        lease = std::move(*slot);
+        who = std::move(**caller);
+      }
+    }
     // cx,cy from the client; sx,sy our own: each direction takes the larger wish.
     send_interval = negotiate(static_cast<std::uint64_t>(std::max<duration_ms>(0, options.heartbeat_send_ms)),
                               client_hb.second);
@@ -438,6 +491,13 @@ struct stomp_session::impl {
     } else {
       return fail(errc::stomp_unknown_destination, "destination", &f,
                   "served: /topic/orders/{orderId}, /topic/riders");
+    }
+    if (restricted()) {
+      const status_result allowed = sub->riders ? can_read_all_riders(*who) : [&] {
+        const auto state = order_state(sub->order);
+        return can_read_order(*who, state ? &*state : nullptr);
+      }();
+      if (!allowed.ok()) return deny(allowed, f);
     }
     // The callback holds the state, not the session: the strand unsubscribes
     // (and so waits for it) before the session goes away.
@@ -517,6 +577,11 @@ struct stomp_session::impl {
   void ingest(const stomp_frame& f) {
     auto e = event_from_json(f.body);
     if (!e.ok()) return fail(e.error(), e.field(), &f);
+    if (restricted()) {
+      const auto state = e->order.empty() ? std::nullopt : order_state(e->order);
+      const status_result allowed = can_send(*who, *e, state ? &*state : nullptr);
+      if (!allowed.ok()) return deny(allowed, f);
+    }
     const ingest_result r = engine->ingest(*e);
     if (r.status == ingest_status::rejected) return fail(r.code, r.field, &f);
     bump(r.status == ingest_status::accepted ? counters.sends_accepted : counters.sends_duplicate);

@@ -10,6 +10,8 @@
 #include <mutex>
 
 #include "server_detail.hpp"
+#include "xiaoxiang/security/access_policy.hpp"
+#include "xiaoxiang/security/authenticator.hpp"
 #include "xiaoxiang/server/sockjs_frame.hpp"
 #include "xiaoxiang/storage/storage.hpp"
 #include "xiaoxiang/track/tracker.hpp"
@@ -77,6 +79,49 @@ number_param parse_number(const http_request& req, const char* name) {
   return out;
 }
 
+// 401 for credentials that do not verify, naming the reason (RFC 6750).
+http_response unauthorized(std::error_code code, const char* field) {
+  http_response r = error_response(401, errc_name(static_cast<errc>(code.value())), field ? field : "",
+                                   describe(code, field));
+  r.headers.emplace_back("WWW-Authenticate", code == errc::auth_required
+                                                 ? std::string("Bearer")
+                                                 : "Bearer error=\"invalid_token\", error_description=\"" +
+                                                       std::string(errc_name(static_cast<errc>(code.value()))) +
+                                                       "\"");
+  return r;
+}
+
+// 403 of the access policy: one body whether the order exists or not.
+http_response forbidden(const status_result& why) {
+  return error_response(403, errc_name(static_cast<errc>(why.code.value())), why.field ? why.field : "",
+                        describe(why.code, why.field));
+}
+
+// The top-level elements of a JSON array text (json_codec messages), found
+// by depth, strings skipped: "[{..},{..}]" -> "{..}", "{..}".
+std::vector<std::string_view> split_array(std::string_view text) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  bool in_string = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (depth++ == 1) start = i;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 1) out.push_back(text.substr(start, i + 1 - start));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 struct tracking_api::impl : std::enable_shared_from_this<tracking_api::impl> {
@@ -92,14 +137,32 @@ struct tracking_api::impl : std::enable_shared_from_this<tracking_api::impl> {
   std::mutex city_mu;
   std::string city;
 
+  // The caller of the request being handled: null for an open API or an
+  // admin, else the principal whose rights and view apply.
+  using caller = const principal*;
+
   void handle(const http_request& req, const http_responder& respond);
-  void orders(const http_request& req, const http_responder& respond);
-  void order(const order_id& id, const http_responder& respond);
+  void route_request(const http_request& req, const http_responder& respond, caller who);
+  void orders(const http_request& req, const http_responder& respond, caller who);
+  void order(const order_id& id, const http_responder& respond, caller who);
   void track(const order_id& id, const http_responder& respond);
   void route(const order_id& id, const http_responder& respond);
-  void updates(const order_id& id, const http_request& req, const http_responder& respond);
+  void updates(const order_id& id, const http_request& req, const http_responder& respond, caller who);
   void nearby(const http_request& req, const http_responder& respond);
-  void events(const http_request& req, const http_responder& respond);
+  void events(const http_request& req, const http_responder& respond, caller who);
+
+  std::optional<tracking_state> state_of(const order_id& id) const {
+    auto snap = hub.snapshot(id);
+    if (snap) return std::move(*snap);
+    return engine.snapshot(id);
+  }
+  // The order's body at the caller's view (the message itself for admins).
+  std::string view_of(std::string message, caller who, order_status status) const {
+    if (who == nullptr) return message;
+    std::string out;
+    if (!project_update(message, who->who, status, out).ok()) return {};
+    return out;
+  }
 };
 
 tracking_api::tracking_api(tracker& engine, broker& hub, storage* store, tracking_api_options options)
@@ -124,13 +187,24 @@ void tracking_api::mount(web_server& server, std::string prefix) {
 }
 
 void tracking_api::impl::handle(const http_request& req, const http_responder& respond) {
+  std::optional<principal> who;
+  if (options.auth) {
+    auto caller_of = options.auth->authenticate(req.header("Authorization"),
+                                                req.query_param("access_token").value_or(std::string()));
+    if (!caller_of) return respond(unauthorized(caller_of.error(), caller_of.field()));
+    who = std::move(*caller_of);
+  }
+  route_request(req, respond, who && who->who != role::admin ? &*who : nullptr);
+}
+
+void tracking_api::impl::route_request(const http_request& req, const http_responder& respond, caller who) {
   std::string_view path = std::string_view(req.path).substr(prefix.size());
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   const bool get = req.method == "GET" || req.method == "HEAD";
 
   if (path == "/events") {
     if (req.method != "POST") return respond(method_not_allowed("POST"));
-    return events(req, respond);
+    return events(req, respond, who);
   }
   if (path == "/city") {
     if (!get) return respond(method_not_allowed("GET"));
@@ -143,11 +217,15 @@ void tracking_api::impl::handle(const http_request& req, const http_responder& r
   }
   if (path == "/riders/nearby") {
     if (!get) return respond(method_not_allowed("GET"));
+    if (who != nullptr) {
+      options.auth->count_denied();
+      return respond(forbidden(can_search_nearby(*who)));
+    }
     return nearby(req, respond);
   }
   if (path == "/orders") {
     if (!get) return respond(method_not_allowed("GET"));
-    return orders(req, respond);
+    return orders(req, respond, who);
   }
   if (path.substr(0, 8) == "/orders/") {
     std::string_view rest = path.substr(8);
@@ -157,15 +235,25 @@ void tracking_api::impl::handle(const http_request& req, const http_responder& r
     if (!get) return respond(method_not_allowed("GET"));
     auto id = order_id::make(id_text, "orderId");
     if (!id) return respond(error_response(id.error(), id.field(), "'" + std::string(id_text) + "'"));
-    if (sub.empty()) return order(*id, respond);
+    if (who != nullptr) {
+      const auto state = state_of(*id);
+      status_result allowed = can_read_order(*who, state ? &*state : nullptr);
+      // The trajectory is every past position: riders (their own) and admins only.
+      if (allowed.ok() && sub == "/track" && who->who != role::rider) allowed = {errc::access_denied, "track"};
+      if (!allowed.ok()) {
+        options.auth->count_denied();
+        return respond(forbidden(allowed));
+      }
+    }
+    if (sub.empty()) return order(*id, respond, who);
     if (sub == "/track") return track(*id, respond);
     if (sub == "/route") return route(*id, respond);
-    if (sub == "/updates") return updates(*id, req, respond);
+    if (sub == "/updates") return updates(*id, req, respond, who);
   }
   respond(error_response(404, "not_found", "path", "no API route " + req.method + " " + req.path));
 }
 
-void tracking_api::impl::orders(const http_request& req, const http_responder& respond) {
+void tracking_api::impl::orders(const http_request& req, const http_responder& respond, caller who) {
   std::size_t limit = options.default_order_limit;
   const auto p = parse_number(req, "limit");
   if (p.error) return respond(*p.error);
@@ -176,26 +264,32 @@ void tracking_api::impl::orders(const http_request& req, const http_responder& r
                                     "limit must be an integer in 1.." + std::to_string(options.max_order_limit)));
     limit = static_cast<std::size_t>(*p.value);
   }
+  // A restricted caller sees the orders it may read among the newest
+  // `limit` (the list is a console's; customers ask for their own by id).
   const auto states = hub.orders(limit);
   std::string body = "{\"orders\":[";
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    if (i) body.push_back(',');
-    encode_snapshot(states[i], body);
+  bool first = true;
+  std::string one;
+  for (const auto& state : states) {
+    if (who != nullptr && !can_read_order(*who, &state).ok()) continue;
+    one.clear();
+    encode_snapshot(state, one);
+    if (!first) body.push_back(',');
+    first = false;
+    body += view_of(std::move(one), who, state.status);
+    one = std::string();
   }
   body += "]}";
   respond(json_ok(std::move(body)));
 }
 
-void tracking_api::impl::order(const order_id& id, const http_responder& respond) {
-  auto snap = hub.snapshot(id);
-  std::optional<tracking_state> state;
-  if (snap) state = *snap;
-  else state = engine.snapshot(id);
+void tracking_api::impl::order(const order_id& id, const http_responder& respond, caller who) {
+  const auto state = state_of(id);
   if (!state)
     return respond(error_response(404, "unknown_order", "orderId", "order '" + id.str() + "' is not known"));
   std::string body;
   encode_snapshot(*state, body);
-  respond(json_ok(std::move(body)));
+  respond(json_ok(view_of(std::move(body), who, state->status)));
 }
 
 void tracking_api::impl::track(const order_id& id, const http_responder& respond) {
@@ -269,7 +363,8 @@ http_response updates_response(std::string body, std::uint64_t latest) {
 }
 }  // namespace
 
-void tracking_api::impl::updates(const order_id& id, const http_request& req, const http_responder& respond) {
+void tracking_api::impl::updates(const order_id& id, const http_request& req, const http_responder& respond,
+                                 caller who) {
   const auto since = parse_number(req, "since");
   if (since.error) return respond(*since.error);
   if (since.value && (*since.value < 0 || *since.value != std::floor(*since.value) || *since.value > 9e15))
@@ -287,8 +382,25 @@ void tracking_api::impl::updates(const order_id& id, const http_request& req, co
   const auto batch = hub.updates_since(id, since_v, body);
   if (!batch)
     return respond(error_response(404, "unknown_order", "orderId", "order '" + id.str() + "' is not known"));
+  // A restricted caller's view of each message (the status: the order's now).
+  std::optional<role> view_role;
+  if (who != nullptr) view_role = who->who;
+  const auto project_all = [this, id, view_role](std::string_view array) {
+    if (!view_role) return std::string(array);
+    const auto state = state_of(id);
+    const order_status status = state ? state->status : order_status::paid;
+    std::string out = "[";
+    std::string one;
+    for (const std::string_view m : split_array(array)) {
+      one.clear();
+      if (!project_update(m, *view_role, status, one).ok()) continue;
+      if (out.size() > 1) out.push_back(',');
+      out += one;
+    }
+    return out + "]";
+  };
   if (batch->messages > 0 || wait_s <= 0 || io == nullptr)
-    return respond(updates_response(std::move(body), batch->latest_version));
+    return respond(updates_response(project_all(body), batch->latest_version));
 
   // Nothing new yet: wait for the next message or the timeout.
   auto st = std::make_shared<poll_state>();
@@ -304,7 +416,7 @@ void tracking_api::impl::updates(const order_id& id, const http_request& req, co
     sub.unsubscribe();
   };
   std::weak_ptr<poll_state> weak = st;
-  auto sub = hub.subscribe(order_topic(id), latest, [weak, this, release](const message_view& m) {
+  auto sub = hub.subscribe(order_topic(id), latest, [weak, this, release, project_all](const message_view& m) {
     auto s = weak.lock();
     if (!s) return;
     http_responder r;
@@ -314,7 +426,7 @@ void tracking_api::impl::updates(const order_id& id, const http_request& req, co
       s->done = true;
       r = s->respond;
     }
-    r(updates_response("[" + std::string(m.body) + "]", m.version));
+    r(updates_response(project_all("[" + std::string(m.body) + "]"), m.version));
     // Unsubscribe and stop the timer off the publishing thread.
     net::post(*io, [s, release] {
       s->timer->cancel();
@@ -375,7 +487,7 @@ void tracking_api::impl::nearby(const http_request& req, const http_responder& r
   respond(json_ok(std::move(body)));
 }
 
-void tracking_api::impl::events(const http_request& req, const http_responder& respond) {
+void tracking_api::impl::events(const http_request& req, const http_responder& respond, caller who) {
   auto batch = decode_event_batch(req.body, options.batch);
   if (!batch) {
     const int status = batch.error() == errc::too_large ? 413 : 400;
@@ -395,6 +507,15 @@ void tracking_api::impl::events(const http_request& req, const http_responder& r
       code = line.decoded.error();
       field = line.decoded.field();
       if (code == errc::malformed_json) ++malformed;
+    } else if (const status_result allowed =
+                   who == nullptr ? status_result{} : [&] {
+                     const auto state = line.decoded->order.empty() ? std::nullopt : state_of(line.decoded->order);
+                     return can_send(*who, *line.decoded, state ? &*state : nullptr);
+                   }();
+               !allowed.ok()) {
+      options.auth->count_denied();
+      code = allowed.code;
+      field = allowed.field;
     } else {
       ingest_result r = engine.ingest(*line.decoded);
       for (int tries = 0; r.code == errc::queue_full && tries < 100; ++tries) {

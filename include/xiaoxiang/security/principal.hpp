@@ -43,4 +43,23 @@ struct principal {
 // "warehouse_id").
 result<principal> principal_from_claims(const jwt_claims& claims);
 
+// What mint_token puts into a token's claims (for tests, the CLI, load
+// benchmarks and hosts that issue their own tokens).
+struct token_spec {
+  std::string subject;              // "sub" (required)
+  enum role who = role::customer;   // "role"
+  std::string rider_id;             // "rider_id" (riders; empty: not written, sub is used)
+  std::string warehouse_id;         // "warehouse_id" (warehouses)
+  std::string issuer;               // "iss" (empty: not written)
+  std::string audience;             // "aud" (empty: not written)
+  std::string token_id;             // "jti" (empty: not written)
+  std::int64_t issued_at_s = 0;     // "iat" seconds since 1970 (0: now)
+  std::int64_t ttl_s = 3600;        // exp = iat + ttl_s
+};
+
+// The claims JSON of a spec, and a token signed with `key` (errors of jwt_sign;
+// errc::jwt_missing_claim "sub" without a subject).
+std::string token_claims_json(const token_spec& spec);
+result<std::string> mint_token(const jwt_key& key, const token_spec& spec);
+
 }  // namespace xiaoxiang

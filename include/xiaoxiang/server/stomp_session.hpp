@@ -21,6 +21,7 @@
 
 namespace xiaoxiang {
 
+class authenticator;
 class broker;
 class tracker;
 
@@ -51,6 +52,14 @@ struct stomp_session_options {
   // Called with the CONNECT frame (login, passcode, a JWT header ...); an
   // error refuses the connection with an ERROR naming its code. Null: everyone.
   std::function<status_result(const stomp_frame& connect)> authorize_connect;
+  // Issue 9 (docs/security.md): the CONNECT frame's `Authorization: Bearer
+  // <JWT>` header, or else the channel's access_token, makes the session's
+  // principal; SUBSCRIBE and SEND are checked against its role once each
+  // (ERROR access_denied, the same text whether the order exists or not),
+  // and deliveries are projected to its role's view (once per message and
+  // role, shared by all sessions). Null: an open server (everyone reads and
+  // sends everything).
+  std::shared_ptr<authenticator> auth;
 };
 
 // Counters of a session (monotonic). Sum them over sessions with +=.

@@ -22,6 +22,7 @@
 
 namespace xiaoxiang {
 
+class authenticator;
 class tracker;
 class broker;
 class storage;
@@ -33,6 +34,12 @@ struct tracking_api_options {
   double max_radius_m = 50'000;           // largest nearby radius
   std::size_t max_k = 1'000;              // largest nearby k
   event_batch_limits batch{};             // POST /api/events bounds
+  // Issue 9 (docs/security.md): `Authorization: Bearer <JWT>` (or the
+  // access_token parameter) on every request: 401 naming the reason when it
+  // does not verify; 403 access_denied (the same for an order that does not
+  // exist) outside the role's rights; order bodies at the role's view.
+  // Null: an open API.
+  std::shared_ptr<authenticator> auth;
 };
 
 class tracking_api {

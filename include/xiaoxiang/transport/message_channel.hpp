@@ -32,6 +32,10 @@ class message_channel {
   // close with this code and reason, or a SockJS close frame). Idempotent;
   // thread-safe.
   virtual void close(int code, std::string_view reason) = 0;
+  // The access_token query parameter of the request that opened the channel
+  // (a WebSocket upgrade, a SockJS session's first request): credentials of
+  // transports that cannot set an Authorization header (issue 9). "" when none.
+  virtual std::string_view access_token() const noexcept { return {}; }
 };
 
 // What a server calls on the protocol session bound to a channel. Calls for
