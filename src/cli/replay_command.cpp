@@ -6,13 +6,14 @@
 #include <sstream>
 
 #include "command.hpp"
+#include "db_key_file.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"
 
 namespace xiaoxiang::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: xiaoxiang replay --db FILE --order ID [--format table|csv]\n"
+    "usage: xiaoxiang replay --db FILE --order ID [--format table|csv] [--db-key-file F]\n"
     "\n"
     "Prints an order's full history from a SQLite database written by the\n"
     "tracker (for example by 'xiaoxiang demo'): every version with its time,\n"
@@ -23,6 +24,8 @@ constexpr const char* kHelp =
     "  --db FILE       the SQLite database\n"
     "  --order ID      the order id\n"
     "  --format F      table (default, for people) or csv (for tools)\n"
+    "  --db-key-file F the keys of a database with encrypted locations\n"
+    "                  (lines 'id:64-hex-digits'; docs/storage.md)\n"
     "  --help          this text\n";
 
 const char* kind_name(record_kind k) {
@@ -37,7 +40,7 @@ const char* kind_name(record_kind k) {
 }
 
 int run(invocation& call) {
-  options opts({}, {"db", "order", "format"});
+  options opts({}, {"db", "order", "format", "db-key-file"});
   if (!opts.parse(call.args)) {
     call.err << "xiaoxiang replay: " << opts.error() << "\n" << kHelp;
     return exit_usage;
@@ -66,7 +69,10 @@ int run(invocation& call) {
     call.err << "xiaoxiang replay: no database at '" << *db << "'\n";
     return exit_failure;
   }
-  sqlite_storage store(*db);
+  sqlite_options db_options;
+  if (!apply_db_key_file(opts.get("db-key-file"), db_options, call.err, "xiaoxiang replay"))
+    return exit_usage;
+  sqlite_storage store(*db, db_options);
   const auto row = store.load_order(*order);
   if (!row) {
     call.err << "xiaoxiang replay: order '" << order->view() << "' is not in " << *db << "\n";
