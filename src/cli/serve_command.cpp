@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "command.hpp"
+#include "db_key_file.hpp"
+#include "xiaoxiang/server/metrics_endpoint.hpp"
 #include "xiaoxiang/server/stomp_session.hpp"
 #include "xiaoxiang/server/tracking_api.hpp"
 #include "xiaoxiang/server/web_server.hpp"
@@ -37,6 +39,9 @@ constexpr const char* kHelp =
     "  --address A              address to listen on (default 127.0.0.1)\n"
     "  --threads N              I/O threads (default: hardware concurrency)\n"
     "  --db FILE                SQLite storage (kept across restarts); default: in memory\n"
+    "  --db-key-file F          encrypt --db's location columns (AES-256-GCM); F has lines\n"
+    "                           'id:64-hex-digits', the first is current (docs/storage.md)\n"
+    "  --no-metrics             do not serve GET /metrics (Prometheus; docs/operations.md)\n"
     "  --web-root DIR           static files of the page (default web/dist or build/web/dist if present)\n"
     "  --sim                    run the simulated city, feeding the tracker\n"
     "  --sim-speed X            simulated seconds per wall second (default 1)\n"
@@ -66,8 +71,8 @@ class switchable_clock final : public clock {
 };
 
 int run(invocation& call) {
-  options opts({"sim", "sockjs-test-services"},
-               {"port", "address", "threads", "db", "web-root", "sim-speed", "seed", "riders", "duration"});
+  options opts({"sim", "sockjs-test-services", "no-metrics"},
+               {"port", "address", "threads", "db", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration"});
   if (!opts.parse(call.args)) {
     call.err << "xiaoxiang serve: " << opts.error() << "\n" << kHelp;
     return exit_usage;
@@ -117,7 +122,14 @@ int run(invocation& call) {
 
   try {
     std::unique_ptr<storage> store;
-    if (db_path) store = std::make_unique<sqlite_storage>(*db_path);
+    sqlite_options db_options;
+    if (!db_path && opts.has("db-key-file")) {
+      call.err << "xiaoxiang serve: --db-key-file needs --db (the in-memory storage is not encrypted)\n";
+      return exit_usage;
+    }
+    if (!apply_db_key_file(opts.get("db-key-file"), db_options, call.err, "xiaoxiang serve"))
+      return exit_usage;
+    if (db_path) store = std::make_unique<sqlite_storage>(*db_path, db_options);
     else store = std::make_unique<memory_storage>();
 
     const bool with_sim = opts.has("sim");
@@ -140,18 +152,26 @@ int run(invocation& call) {
     wo.port = static_cast<std::uint16_t>(*port);
     wo.threads = static_cast<unsigned>(*threads);
     wo.static_root = web_root;
+    metrics_registry metrics;  // outlives the server, which serves it
+    channel_metrics ws_metrics("/ws");
     web_server server(wo);
 
     stomp_session_options so;
     // Coalesce well before the channel's hard cap closes the connection.
     so.send_queue_bound_bytes = wo.limits.channel_queue_bytes / 2;
-    server.mount_sockjs("/ws", [&hub, &engine, so](message_channel& channel) {
+    server.mount_sockjs("/ws", ws_metrics.wrap([&hub, &engine, so](message_channel& channel) {
       return std::make_unique<stomp_session>(so, hub, &engine, channel);
-    });
+    }));
     tracking_api api(engine, hub, store.get());
     if (sim) api.set_city_geojson(sim->city().to_geojson());
     api.mount(server);
     if (opts.has("sockjs-test-services")) mount_sockjs_test_services(server);
+    if (!opts.has("no-metrics")) {
+      for (auto collector : {tracker_collector(engine), web_server_collector(server),
+                             broker_collector(hub), ws_metrics.collector()})
+        metrics.add(std::move(collector));
+      metrics.mount(server);
+    }
     server.start();
 
     call.out << "xiaoxiang serve: listening on " << server.url() << "/ (STOMP at " << server.url()
