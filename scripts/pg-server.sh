@@ -7,7 +7,8 @@
 #
 # The server listens on 127.0.0.1 only, on PORT or, when PORT is 0 or absent,
 # on a free port picked here (retried if another process takes it first). Its
-# unix socket lives in DIR/socket. After start, DIR/port holds the port and
+# unix socket lives in DIR/socket (in DIR/rundir's folder under /tmp when the
+# server's user cannot reach DIR, e.g. a mktemp -d folder as root). After start, DIR/port holds the port and
 # DIR/conninfo a libpq connection string (database "xiaoxiang", user
 # "postgres", no password: trust authentication on loopback only), which the
 # tests read (tests/postgres/pg_test_server.hpp).
@@ -50,18 +51,20 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 run() { "${as_owner[@]}" "$@"; }
 
-data=$dir/data
-# The owner must be able to reach DIR; if a parent folder is private (a home
-# directory as root), the data lives in a private folder under /tmp instead.
-if [ ${#as_owner[@]} -gt 0 ] && [ "$cmd" = start ] && [ ! -e "$dir/datadir" ]; then
+# The owner must be able to reach DIR; if a parent folder is private (mktemp
+# -d, a home directory as root), the server's files (data, socket, log) live
+# in a folder of their own under /tmp instead, named in DIR/rundir.
+rundir=$dir
+if [ ${#as_owner[@]} -gt 0 ] && [ "$cmd" = start ] && [ ! -e "$dir/rundir" ]; then
   if ! run test -x "$dir"; then
     alt=$(mktemp -d /tmp/xiaoxiang-pg.XXXXXX)
-    chmod 700 "$alt"
-    echo "$alt/data" >"$dir/datadir"
+    echo "$alt" >"$dir/rundir"
   fi
 fi
-[ -f "$dir/datadir" ] && data=$(cat "$dir/datadir")
-socket=$dir/socket
+[ -f "$dir/rundir" ] && rundir=$(cat "$dir/rundir")
+data=$rundir/data
+socket=$rundir/socket
+log=$rundir/server.log
 
 status() {
   [ -f "$dir/port" ] && run "$bin/pg_isready" -q -h "$socket" -p "$(cat "$dir/port")"
@@ -73,11 +76,9 @@ start() {
     echo "pg-server: already running on port $(cat "$dir/port")"
     return 0
   fi
-  mkdir -p "$socket"
+  mkdir -p "$rundir" "$socket"
   if [ ${#as_owner[@]} -gt 0 ]; then
-    chown "$owner" "$dir" "$socket"
-    mkdir -p "$(dirname "$data")"
-    chown "$owner" "$(dirname "$data")"
+    chown "$owner" "$rundir" "$socket"
   fi
   if [ ! -f "$data/PG_VERSION" ]; then
     run "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
@@ -97,7 +98,7 @@ start() {
       # process takes it in between.
       port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     fi
-    if run "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start \
+    if run "$bin/pg_ctl" -D "$data" -l "$log" -w -t 30 start \
         -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$socket \
             -c fsync=$durable -c synchronous_commit=on -c full_page_writes=$durable \
             -c max_connections=100 -c shared_buffers=64MB" >/dev/null 2>&1; then
@@ -112,8 +113,8 @@ start() {
     fi
     [ "$want_port" = 0 ] || break
   done
-  tail -n 20 "$dir/server.log" >&2 || true
-  echo "pg-server: could not start PostgreSQL (log: $dir/server.log)" >&2
+  tail -n 20 "$log" >&2 || true
+  echo "pg-server: could not start PostgreSQL (log: $log)" >&2
   return 1
 }
 
@@ -124,7 +125,7 @@ stop() {
   fi
   rm -f "$dir/port" "$dir/conninfo"
   if [ "${1:-}" = --clean ]; then
-    [ -f "$dir/datadir" ] && rm -rf "$(dirname "$(cat "$dir/datadir")")"
+    [ "$rundir" != "$dir" ] && rm -rf "$rundir"
     rm -rf "$dir"
   fi
   echo "pg-server: stopped"

@@ -17,6 +17,7 @@
 #include "xiaoxiang/server/tracking_api.hpp"
 #include "xiaoxiang/server/web_server.hpp"
 #include "xiaoxiang/sim/simulation.hpp"
+#include "xiaoxiang/postgres/postgres_storage.hpp"
 #include "xiaoxiang/storage/memory_storage.hpp"
 #include "xiaoxiang/storage/sqlite_storage.hpp"
 #include "xiaoxiang/track/tracker.hpp"
@@ -39,6 +40,8 @@ constexpr const char* kHelp =
     "  --address A              address to listen on (default 127.0.0.1)\n"
     "  --threads N              I/O threads (default: hardware concurrency)\n"
     "  --db FILE                SQLite storage (kept across restarts); default: in memory\n"
+    "  --pg CONNINFO            PostgreSQL storage instead (libpq conninfo, e.g.\n"
+    "                           \"host=127.0.0.1 port=5432 dbname=tracking\"; docs/storage.md)\n"
     "  --db-key-file F          encrypt --db's location columns (AES-256-GCM); F has lines\n"
     "                           'id:64-hex-digits', the first is current (docs/storage.md)\n"
     "  --no-metrics             do not serve GET /metrics (Prometheus; docs/operations.md)\n"
@@ -72,7 +75,7 @@ class switchable_clock final : public clock {
 
 int run(invocation& call) {
   options opts({"sim", "sockjs-test-services", "no-metrics"},
-               {"port", "address", "threads", "db", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration"});
+               {"port", "address", "threads", "db", "pg", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration"});
   if (!opts.parse(call.args)) {
     call.err << "xiaoxiang serve: " << opts.error() << "\n" << kHelp;
     return exit_usage;
@@ -129,7 +132,13 @@ int run(invocation& call) {
     }
     if (!apply_db_key_file(opts.get("db-key-file"), db_options, call.err, "xiaoxiang serve"))
       return exit_usage;
-    if (db_path) store = std::make_unique<sqlite_storage>(*db_path, db_options);
+    if (const auto pg = opts.get("pg")) {
+      if (db_path) {
+        call.err << "xiaoxiang serve: --pg and --db are two storages; give one\n";
+        return exit_usage;
+      }
+      store = std::make_unique<postgres_storage>(*pg);
+    } else if (db_path) store = std::make_unique<sqlite_storage>(*db_path, db_options);
     else store = std::make_unique<memory_storage>();
 
     const bool with_sim = opts.has("sim");
