@@ -41,7 +41,7 @@ void expect_same_reads(storage& got, storage& want, int orders, int users, times
 
 TEST(PostgresWriteBehind, SeededWritesAgreeWithMemoryStorageAcrossRestarts) {
   constexpr int kOrders = 25, kUsers = 5;
-  for (const unsigned seed : {7u, 8u}) {
+  for (const unsigned seed : {7u}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     schema_guard s{fresh_schema()};
     const postgres_options options{.schema = s.name, .partitions = 4};
@@ -53,7 +53,7 @@ TEST(PostgresWriteBehind, SeededWritesAgreeWithMemoryStorageAcrossRestarts) {
         *db, write_behind_options{.max_batch_records = 64, .max_delay = std::chrono::milliseconds(1)});
     std::map<std::string, std::uint64_t> version;
     std::map<std::string, std::string> owner;
-    for (int step = 0; step < 600; ++step) {
+    for (int step = 0; step < 400; ++step) {
       const std::string key = "o-" + std::to_string(pick(kOrders));
       if (!owner.count(key)) owner[key] = "u-" + std::to_string(pick(kUsers));
       auto& v = version[key];
@@ -67,12 +67,12 @@ TEST(PostgresWriteBehind, SeededWritesAgreeWithMemoryStorageAcrossRestarts) {
       ASSERT_TRUE(ticket);
       wb->push(std::move(*ticket), records, o);
       oracle.commit({{o}, records});
-      if (pick(150) == 0) {  // a restart: drain, close, reopen
+      if (pick(100) == 0 || step == 200) {  // a restart: drain, close, reopen
         wb.reset();
         db = std::make_unique<postgres_storage>(pg_test_server::conninfo(), options);
         wb = std::make_unique<write_behind>(*db);
       }
-      if (step % 150 == 149) {
+      if (step % 100 == 99) {
         wb->flush();
         expect_same_reads(*db, oracle, kOrders, kUsers, pick(5000));
       }
