@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "xiaoxiang/queue/redis_node.hpp"
 #include "db_key_file.hpp"
 #include "xiaoxiang/server/metrics_endpoint.hpp"
 #include "xiaoxiang/server/stomp_session.hpp"
@@ -53,6 +54,11 @@ constexpr const char* kHelp =
     "  --sockjs-test-services   also mount /echo, /close, /disabled_websocket_echo,\n"
     "                           /cookie_needed_echo (sockjs-protocol's test services)\n"
     "  --duration S             stop after S wall seconds (default: run until Ctrl-C)\n"
+    "  --redis HOST:PORT        join a cluster on Redis (docs/scaling.md): changes fan out\n"
+    "                           to every node, active orders cached with a 1 h TTL\n"
+    "  --partitions LIST        consume these ingest-queue partitions (0-3, 0,2 or all)\n"
+    "  --partition-count N      partitions of the cluster (default 8)\n"
+    "  --node NAME              this node's name (default node-LIST; keep it across restarts)\n"
     "  --help                   this text\n";
 
 std::atomic<bool> g_stop{false};
@@ -75,7 +81,8 @@ class switchable_clock final : public clock {
 
 int run(invocation& call) {
   options opts({"sim", "sockjs-test-services", "no-metrics"},
-               {"port", "address", "threads", "db", "pg", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration"});
+               {"port", "address", "threads", "db", "pg", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration",
+                "redis", "partitions", "partition-count", "node"});
   if (!opts.parse(call.args)) {
     call.err << "xiaoxiang serve: " << opts.error() << "\n" << kHelp;
     return exit_usage;
@@ -154,7 +161,17 @@ int run(invocation& call) {
       time.set(sim->now());
     }
     broker hub(broker_options{.time_source = &time});
-    tracker engine(tracker_options{}, store.get(), &hub, &time);
+    std::unique_ptr<redis_node> cluster;  // --redis: a node of a cluster
+    if (auto spec = redis_node_spec(opts.get("redis"), opts.get("partitions"),
+                                    opts.get("partition-count"), opts.get("node"));
+        !spec) {
+      call.err << "xiaoxiang serve: --" << spec.message() << "\n";
+      return exit_usage;
+    } else if (*spec) {
+      cluster = std::make_unique<redis_node>(**spec, hub);
+    }
+    tracker engine(tracker_options{}, store.get(),
+                   cluster ? &cluster->chain() : static_cast<publisher*>(&hub), &time);
 
     web_server_options wo;
     wo.address = opts.get("address").value_or("127.0.0.1");
@@ -182,6 +199,7 @@ int run(invocation& call) {
       metrics.mount(server);
     }
     server.start();
+    if (cluster) cluster->start(engine);
 
     call.out << "xiaoxiang serve: listening on " << server.url() << "/ (STOMP at " << server.url()
              << "/ws, API at " << server.url() << "/api"
@@ -220,6 +238,10 @@ int run(invocation& call) {
         if (r.accepted()) ++accepted;
       }
       time.set(sim->now());
+    }
+    if (cluster) {
+      cluster->stop();
+      call.out << "xiaoxiang serve: " << cluster->describe() << std::endl;
     }
     server.stop();
     engine.flush();
