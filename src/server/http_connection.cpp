@@ -10,8 +10,14 @@
 
 namespace xiaoxiang::server_detail {
 
-http_connection::http_connection(tcp::socket&& socket, std::shared_ptr<web_server::impl> server)
-    : stream_(std::move(socket)), server_(std::move(server)) {
+server_stream::server_stream(tcp::socket&& socket, ssl::context* tls) {
+  if (tls) tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *tls);
+  else plain_ = std::make_unique<beast::tcp_stream>(std::move(socket));
+}
+
+http_connection::http_connection(tcp::socket&& socket, std::shared_ptr<web_server::impl> server,
+                                 ssl::context* tls)
+    : stream_(std::move(socket), tls), server_(std::move(server)) {
   beast::error_code ec;
   const auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -24,7 +30,24 @@ http_connection::~http_connection() {
 }
 
 void http_connection::start() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->stream_.is_tls()) self->do_handshake();
+    else self->do_read();
+  });
+}
+
+void http_connection::do_handshake() {
+  stream_.layer().expires_after(server_->options.limits.tls_handshake_timeout);
+  stream_.async_handshake([self = shared_from_this()](beast::error_code ec) {
+    if (ec) {
+      // Plain HTTP on the TLS port, an untrusted certificate on the client
+      // side, or a client that never finished: counted, then closed.
+      self->server_->stats.tls_handshakes_failed.fetch_add(1, std::memory_order_relaxed);
+      self->server_->log("tls: handshake with " + self->remote_ + " failed: " + ec.message());
+      return self->shut();
+    }
+    self->do_read();
+  });
 }
 
 void http_connection::do_read() {
@@ -33,7 +56,7 @@ void http_connection::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(server_->options.limits.max_header_bytes));
   parser_->body_limit(server_->options.limits.max_request_body_bytes);
-  stream_.expires_after(requests_done_ == 0 ? server_->options.limits.request_timeout
+  stream_.layer().expires_after(requests_done_ == 0 ? server_->options.limits.request_timeout
                                             : server_->options.limits.keep_alive_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_connection::on_read, shared_from_this()));
@@ -49,6 +72,10 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
     server_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
     int status = 400;
     std::string what = "malformed HTTP request: " + ec.message();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      server_->stats.requests_too_large.fetch_add(1, std::memory_order_relaxed);
+      server_->log("limit: request from " + remote_ + " too large: " + ec.message());
+    }
     if (ec == http::error::body_limit) {
       status = 413;
       what = "request body is larger than " +
@@ -61,7 +88,7 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
     keep_alive_ = false;
     version_ = 11;
     state_ = state::finishing;
-    stream_.expires_after(server_->options.limits.request_timeout);
+    stream_.layer().expires_after(server_->options.limits.request_timeout);
     enqueue(serialize_response(json_error(status, status == 400 ? "bad_request" : "too_large",
                                           "request", what),
                                11, false));
@@ -75,7 +102,7 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
   head_only_ = req.method() == http::verb::head;
   state_ = state::awaiting;
   on_gone_ = nullptr;
-  stream_.expires_never();
+  stream_.layer().expires_never();
   server_->dispatch(shared_from_this(), std::move(req));
   // A handler that did not answer at once holds the request: watch the
   // socket so that a client that goes away is noticed.
@@ -196,9 +223,18 @@ void http_connection::after_drained() {
   ++requests_done_;
   on_gone_ = nullptr;
   if (!keep_alive_ || server_->stopping.load()) {
+    state_ = state::closed;
+    if (stream_.is_tls() && !server_->stopping.load()) {
+      // TLS: close_notify first, so the client sees a clean end of stream.
+      stream_.layer().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+      });
+      return;
+    }
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    state_ = state::closed;
     stream_.socket().close(ec);
     return;
   }
@@ -212,7 +248,7 @@ void http_connection::after_drained() {
   do_read();
 }
 
-beast::tcp_stream http_connection::release_stream() {
+server_stream http_connection::release_stream() {
   state_ = state::upgraded;
   return std::move(stream_);
 }

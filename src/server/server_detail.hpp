@@ -7,9 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <functional>
 #include <map>
@@ -18,8 +21,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "xiaoxiang/security/ip_blocklist_file.hpp"
+#include "xiaoxiang/security/token_bucket.hpp"
 #include "xiaoxiang/server/web_server.hpp"
 
 namespace xiaoxiang::server_detail {
@@ -30,6 +36,67 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using beast_request = http::request<http::string_body>;
+namespace ssl = net::ssl;
+
+// The byte stream of a connection: plain TCP or TLS over TCP, chosen at run
+// time, so that one http_connection / ws_connection serves both (Beast's
+// HTTP and WebSocket algorithms take it as their next layer). Heap-held
+// layers keep it cheap to move (at the WebSocket upgrade).
+class server_stream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  // A plain stream, or TLS (server side) when `tls` is not null.
+  server_stream(tcp::socket&& socket, ssl::context* tls);
+  server_stream(server_stream&&) noexcept = default;
+  server_stream& operator=(server_stream&&) noexcept = default;
+
+  executor_type get_executor() noexcept { return layer().get_executor(); }
+  // The TCP layer (timeouts: expires_after applies to TLS records too).
+  beast::tcp_stream& layer() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
+  tcp::socket& socket() noexcept { return layer().socket(); }
+  bool is_tls() const noexcept { return tls_ != nullptr; }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    else plain_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    else plain_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+  // The TLS server handshake (TLS only).
+  template <class Handler>
+  void async_handshake(Handler&& handler) {
+    tls_->async_handshake(ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+  // Sends TLS close_notify and waits for the peer's (TLS only).
+  template <class Handler>
+  void async_shutdown(Handler&& handler) {
+    tls_->async_shutdown(std::forward<Handler>(handler));
+  }
+
+  // WebSocket closing: TLS close_notify, then the TCP teardown.
+  friend void teardown(beast::role_type role, server_stream& s, beast::error_code& ec) {
+    if (s.tls_) teardown(role, *s.tls_, ec);  // beast's, for ssl_stream (ADL)
+    else beast::websocket::teardown(role, s.plain_->socket(), ec);
+  }
+  template <class Handler>
+  friend void async_teardown(beast::role_type role, server_stream& s, Handler&& handler) {
+    if (s.tls_) async_teardown(role, *s.tls_, std::forward<Handler>(handler));  // ADL
+    else beast::websocket::async_teardown(role, s.plain_->socket(), std::forward<Handler>(handler));
+  }
+  friend void beast_close_socket(server_stream& s) {
+    beast::error_code ec;
+    s.socket().close(ec);
+  }
+
+ private:
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+  std::unique_ptr<beast::tcp_stream> plain_;
+};
 
 class http_connection;
 class ws_connection;
@@ -96,7 +163,29 @@ struct web_server::impl : std::enable_shared_from_this<web_server::impl> {
     std::atomic<std::uint64_t> connections_open{0}, connections_total{0}, connections_refused{0},
         requests{0}, websockets_open{0}, sockjs_sessions_open{0}, channels_overflowed{0},
         bad_requests{0};
+    std::atomic<std::uint64_t> connections_rate_limited{0}, connections_blocklisted{0},
+        tls_handshakes_failed{0}, requests_too_large{0}, messages_too_large{0},
+        messages_rate_limited{0}, websockets_idle_closed{0}, upgrades_refused{0},
+        blocklist_reloads{0}, log_lines_suppressed{0};
   } stats;
+
+  // TLS context (null: plain), built by start() from options.tls.
+  std::unique_ptr<server_detail::ssl::context> tls;
+  // Connection buckets per client address (idle full ones are pruned).
+  std::mutex ip_mu;
+  std::unordered_map<std::string, token_bucket> ip_buckets;
+  std::int64_t ip_buckets_pruned_ns = 0;
+  // When the blocklist file's mtime was last checked (steady ns).
+  std::atomic<std::int64_t> blocklist_checked_ns{0};
+  // The log's own rate limit.
+  std::mutex log_mu;
+  token_bucket log_bucket{{.rate_per_s = 20, .burst = 40}};
+
+  // Whether a just-accepted peer may proceed (blocklist, then its address's
+  // connection bucket); counts and logs a refusal.
+  bool admit_peer(const std::string& address);
+  // Logs a line through options.log (rate-limited; thread-safe).
+  void log(const std::string& line);
 
   void do_accept();
   // Routes one request read by `conn` (on its strand).
@@ -115,7 +204,9 @@ namespace xiaoxiang::server_detail {
 // public functions marked thread-safe post there.
 class http_connection : public std::enable_shared_from_this<http_connection> {
  public:
-  http_connection(tcp::socket&& socket, std::shared_ptr<web_server::impl> server);
+  // `tls`: the server's TLS context, or null for plain HTTP.
+  http_connection(tcp::socket&& socket, std::shared_ptr<web_server::impl> server,
+                  ssl::context* tls);
   ~http_connection();
   void start();
 
@@ -138,7 +229,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   std::uint64_t request_no() const noexcept { return request_no_; }
   unsigned version() const noexcept { return version_; }
   // Hands the socket over to a WebSocket connection (on the strand).
-  beast::tcp_stream release_stream();
+  server_stream release_stream();
   // Closes now (thread-safe).
   void close();
   const std::string& remote() const noexcept { return remote_; }
@@ -146,6 +237,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
 
  private:
   enum class state { reading, awaiting, streaming, finishing, upgraded, closed };
+  void do_handshake();
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
   void arm_watch();
@@ -154,7 +246,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   void after_drained();
   void shut();
 
-  beast::tcp_stream stream_;
+  server_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<web_server::impl> server_;
@@ -187,7 +279,7 @@ class ws_sink {
 // One WebSocket connection (raw, or a SockJS session's websocket transport).
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
  public:
-  ws_connection(beast::tcp_stream&& stream, std::shared_ptr<web_server::impl> server);
+  ws_connection(server_stream&& stream, std::shared_ptr<web_server::impl> server);
   ~ws_connection();
   // Completes the handshake; then reads and ticks until closed.
   void accept(beast_request req, std::string subprotocol, std::shared_ptr<ws_sink> sink);
@@ -196,6 +288,8 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   std::size_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
   std::size_t queue_limit() const noexcept;
   net::any_io_executor executor() { return ws_.get_executor(); }
+  // Holds admit_websocket's lease until the connection is destroyed.
+  void hold(std::shared_ptr<void> lease) { lease_ = std::move(lease); }
 
  private:
   void do_read();
@@ -203,7 +297,7 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   void do_tick();
   void finish();
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<server_stream> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<web_server::impl> server_;
   std::shared_ptr<ws_sink> sink_;
@@ -218,6 +312,12 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   bool above_half_ = false;
   websocket::close_reason close_reason_;
   std::atomic<std::size_t> queued_{0};
+  // Limits (strand only): the message bucket and the time of the last message.
+  token_bucket messages_;
+  long long last_message_ms_ = 0;
+  bool rate_limited_ = false;  // closed for the message rate; later messages are dropped
+  std::string remote_;
+  std::shared_ptr<void> lease_;
 };
 
 // Starts a raw WebSocket channel on `conn` for a request that asked to upgrade.

@@ -9,6 +9,64 @@ namespace xiaoxiang {
 
 using namespace server_detail;
 
+namespace {
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void web_server::impl::log(const std::string& line) {
+  if (!options.log) return;
+  {
+    std::lock_guard lock(log_mu);
+    if (!log_bucket.try_take(steady_ns())) {
+      stats.log_lines_suppressed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  options.log(line);
+}
+
+bool web_server::impl::admit_peer(const std::string& address) {
+  const std::int64_t now = steady_ns();
+  if (options.blocklist) {
+    // Poll the file's mtime at most once a second (one stat), at accept.
+    auto checked = blocklist_checked_ns.load(std::memory_order_relaxed);
+    if (now - checked >= 1'000'000'000 &&
+        blocklist_checked_ns.compare_exchange_strong(checked, now, std::memory_order_relaxed) &&
+        options.blocklist->reload_if_changed()) {
+      stats.blocklist_reloads.fetch_add(1, std::memory_order_relaxed);
+      log("blocklist: reloaded " + options.blocklist->path().string() + " (" +
+          std::to_string(options.blocklist->current()->size()) + " ranges)");
+    }
+    if (options.blocklist->current()->contains(address)) {
+      stats.connections_blocklisted.fetch_add(1, std::memory_order_relaxed);
+      log("limit: connection from " + address + " refused: blocklisted");
+      return false;
+    }
+  }
+  const auto& rate = options.limits.connections_per_ip;
+  if (rate.rate_per_s > 0) {
+    std::lock_guard lock(ip_mu);
+    // Forget addresses whose bucket is full again (they have not connected
+    // for burst / rate seconds): the map stays as small as the busy set.
+    if (ip_buckets.size() > 4096 && now - ip_buckets_pruned_ns > 1'000'000'000) {
+      ip_buckets_pruned_ns = now;
+      std::erase_if(ip_buckets, [now](const auto& kv) { return kv.second.full(now); });
+    }
+    auto it = ip_buckets.try_emplace(address, rate, now).first;
+    if (!it->second.try_take(now)) {
+      stats.connections_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      log("limit: connection from " + address + " refused: more than " +
+          std::to_string(rate.burst) + " at once or " + std::to_string(rate.rate_per_s) + "/s");
+      return false;
+    }
+  }
+  return true;
+}
+
 web_server::impl::impl(net::io_context* host, bool owned, web_server_options o)
     : options(std::move(o)),
       owned_io(owned ? std::make_unique<net::io_context>() : nullptr),
@@ -21,14 +79,19 @@ void web_server::impl::do_accept() {
                                                                           tcp::socket socket) {
     if (ec == net::error::operation_aborted || self->stopping.load()) return;
     if (!ec) {
+      beast::error_code ignored;
+      const auto peer = socket.remote_endpoint(ignored);
+      const std::string address = ignored ? std::string() : peer.address().to_string();
       if (self->stats.connections_open.load() >= self->options.limits.max_connections) {
         self->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
-        beast::error_code ignored;
+        self->log("limit: connection from " + address + " refused: max_connections (" +
+                  std::to_string(self->options.limits.max_connections) + ") reached");
+        socket.close(ignored);
+      } else if (!self->admit_peer(address)) {
         socket.close(ignored);
       } else {
-        beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto conn = std::make_shared<http_connection>(std::move(socket), self);
+        auto conn = std::make_shared<http_connection>(std::move(socket), self, self->tls.get());
         {
           std::lock_guard lock(self->live_mu);
           // Drop entries of connections that are gone while we are here.
@@ -129,6 +192,23 @@ void web_server::mount_http(std::string prefix, http_handler handler) {
 
 void web_server::start() {
   if (impl_->started) return;
+  if (impl_->options.tls.enabled()) {
+    // TLS 1.2 and 1.3 only; the files are read now, so a bad path fails
+    // start() rather than the first client.
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                     ssl::context::single_dh_use);
+    try {
+      ctx->use_certificate_chain_file(impl_->options.tls.certificate_chain_file);
+      ctx->use_private_key_file(impl_->options.tls.private_key_file, ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+      throw error(make_error_code(errc::invalid_field),
+                  "web_server: TLS certificate '" + impl_->options.tls.certificate_chain_file +
+                      "' / key '" + impl_->options.tls.private_key_file + "': " + e.what());
+    }
+    impl_->tls = std::move(ctx);
+  }
   beast::error_code ec;
   const auto address = net::ip::make_address(impl_->options.address, ec);
   if (ec) throw error(make_error_code(errc::invalid_field), "web_server: address '" + impl_->options.address + "'");
@@ -189,7 +269,7 @@ void web_server::stop() {
 std::uint16_t web_server::port() const noexcept { return impl_->bound_port; }
 
 std::string web_server::url() const {
-  return "http://" + impl_->options.address + ":" + std::to_string(impl_->bound_port);
+  return (impl_->options.tls.enabled() ? "https://" : "http://") + impl_->options.address + ":" + std::to_string(impl_->bound_port);
 }
 
 boost::asio::io_context& web_server::context() noexcept { return impl_->io; }
@@ -205,6 +285,16 @@ web_server_stats web_server::stats() const {
   s.sockjs_sessions_open = c.sockjs_sessions_open.load();
   s.channels_overflowed = c.channels_overflowed.load();
   s.bad_requests = c.bad_requests.load();
+  s.connections_rate_limited = c.connections_rate_limited.load();
+  s.connections_blocklisted = c.connections_blocklisted.load();
+  s.tls_handshakes_failed = c.tls_handshakes_failed.load();
+  s.requests_too_large = c.requests_too_large.load();
+  s.messages_too_large = c.messages_too_large.load();
+  s.messages_rate_limited = c.messages_rate_limited.load();
+  s.websockets_idle_closed = c.websockets_idle_closed.load();
+  s.upgrades_refused = c.upgrades_refused.load();
+  s.blocklist_reloads = c.blocklist_reloads.load();
+  s.log_lines_suppressed = c.log_lines_suppressed.load();
   return s;
 }
 

@@ -3,11 +3,17 @@
 // that lets it grow beyond the cap is closed with 1008.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <utility>
 
 #include "server_detail.hpp"
 
 namespace xiaoxiang::server_detail {
 namespace {
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 websocket::close_reason make_reason(int code, std::string_view reason) {
   websocket::close_reason r;
   r.code = static_cast<std::uint16_t>(code);
@@ -18,9 +24,16 @@ websocket::close_reason make_reason(int code, std::string_view reason) {
 }
 }  // namespace
 
-ws_connection::ws_connection(beast::tcp_stream&& stream, std::shared_ptr<web_server::impl> server)
-    : ws_(std::move(stream)), server_(std::move(server)), tick_(ws_.get_executor()) {
+ws_connection::ws_connection(server_stream&& stream, std::shared_ptr<web_server::impl> server)
+    : ws_(std::move(stream)),
+      server_(std::move(server)),
+      tick_(ws_.get_executor()),
+      messages_(server_->options.limits.messages_per_connection, steady_ns()),
+      last_message_ms_(now_ms()) {
   server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+  beast::error_code ec;
+  const auto ep = ws_.next_layer().socket().remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string();
 }
 
 ws_connection::~ws_connection() {
@@ -63,7 +76,29 @@ void ws_connection::accept(beast_request req, std::string subprotocol,
 
 void ws_connection::do_read() {
   ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) return self->finish();
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        // Beast has answered with close 1009 (message too big).
+        self->server_->stats.messages_too_large.fetch_add(1, std::memory_order_relaxed);
+        self->server_->log("limit: websocket message from " + self->remote_ + " above " +
+                           std::to_string(self->server_->options.limits.max_message_bytes) +
+                           " bytes: closed 1009");
+      }
+      return self->finish();
+    }
+    self->last_message_ms_ = now_ms();
+    if (self->rate_limited_ || !self->messages_.try_take(steady_ns())) {
+      // Over the message rate: this message (and any after it) is dropped
+      // and the connection closed (a client that floods would not recover
+      // by itself); counted once per connection.
+      self->buffer_.consume(self->buffer_.size());
+      if (std::exchange(self->rate_limited_, true)) return self->do_read();
+      self->server_->stats.messages_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      self->server_->log("limit: websocket from " + self->remote_ +
+                         " over the message rate: closed 1008");
+      self->close(1008, "message rate limit");
+      return self->do_read();  // reads until the close handshake completes
+    }
     const auto data = self->buffer_.cdata();
     const std::string_view text(static_cast<const char*>(data.data()), data.size());
     if (self->sink_) self->sink_->on_ws_message(text);
@@ -76,7 +111,16 @@ void ws_connection::do_tick() {
   tick_.expires_after(std::chrono::seconds(1));
   tick_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->finished_) return;
-    if (self->sink_) self->sink_->on_ws_tick(now_ms());
+    const long long now = now_ms();
+    const auto idle = self->server_->options.limits.websocket_idle_timeout;
+    if (idle.count() > 0 && now - self->last_message_ms_ >= idle.count() * 1000 &&
+        !self->close_requested_) {
+      self->server_->stats.websockets_idle_closed.fetch_add(1, std::memory_order_relaxed);
+      self->server_->log("limit: websocket from " + self->remote_ + " idle for " +
+                         std::to_string(idle.count()) + " s: closed 1001");
+      self->close(1001, "idle timeout");
+    }
+    if (self->sink_) self->sink_->on_ws_tick(now);
     self->do_tick();
   });
 }
@@ -227,9 +271,22 @@ class raw_channel final : public message_channel, public ws_sink {
 
 void start_raw_websocket(const std::shared_ptr<http_connection>& conn, beast_request&& req,
                          const channel_factory& factory, web_server::impl& server) {
+  std::shared_ptr<void> lease;
+  if (server.options.admit_websocket) {
+    lease = server.options.admit_websocket(to_http_request(req, conn->remote()));
+    if (!lease) {
+      server.stats.upgrades_refused.fetch_add(1, std::memory_order_relaxed);
+      server.log("limit: websocket upgrade from " + conn->remote() + " refused by admit_websocket");
+      conn->respond(conn->request_no(),
+                    json_error(429, "too_many_connections", "connection",
+                               "the connection limit of this client is reached"));
+      return;
+    }
+  }
   const std::string protocol =
       choose_subprotocol(req[http::field::sec_websocket_protocol], server.options.websocket_subprotocols);
   auto ws = std::make_shared<ws_connection>(conn->release_stream(), server.shared_from_this());
+  ws->hold(std::move(lease));
   auto channel = std::make_shared<raw_channel>(ws, factory);
   ws->accept(std::move(req), protocol, std::move(channel));
 }

@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "xiaoxiang/security/ip_blocklist_file.hpp"
+#include "xiaoxiang/security/token_bucket.hpp"
 #include "xiaoxiang/transport/message_channel.hpp"
 
 namespace boost::asio {
@@ -46,6 +48,29 @@ struct server_limits {
   // protocol session is told this bound (message_channel::queue_limit_bytes)
   // and gets on_writable() when the queue drains below half of it.
   std::size_t channel_queue_bytes = 1 << 20;
+
+  // Issue 9's abuse limits (docs/server.md "Limits"). Each refusal is
+  // counted in web_server_stats and logged through web_server_options::log.
+  // New TCP connections per client IP address: beyond the bucket the socket
+  // is closed at accept. rate_per_s <= 0: unlimited (the default).
+  token_bucket_options connections_per_ip{.rate_per_s = 0, .burst = 100};
+  // WebSocket messages per connection (raw WebSocket and SockJS's websocket
+  // transport): the message over the bucket is dropped and the connection
+  // closed with 1008 "message rate limit". rate_per_s <= 0: unlimited.
+  token_bucket_options messages_per_connection{.rate_per_s = 0, .burst = 200};
+  // A WebSocket connection from which no message arrived for this long is
+  // closed with 1001 "idle timeout". 0: never (issue 6: a STOMP client that
+  // negotiated heart-beats 0,0 may stay silent).
+  std::chrono::seconds websocket_idle_timeout{0};
+  // Time for a TLS client to complete its handshake.
+  std::chrono::seconds tls_handshake_timeout{10};
+};
+
+// TLS for every mount (https:// and wss://). Both files empty: plain TCP.
+struct tls_options {
+  std::string certificate_chain_file;  // PEM: the server's certificate, then intermediates
+  std::string private_key_file;        // PEM: its private key (unencrypted)
+  bool enabled() const noexcept { return !certificate_chain_file.empty(); }
 };
 
 // The SockJS protocol's timings and the iframe page.
@@ -98,6 +123,13 @@ using channel_factory = std::function<std::unique_ptr<channel_handler>(message_c
 // Issue 9's hook: decides whether a request (HTTP, WebSocket upgrade, SockJS)
 // may proceed; false answers 401 (or refuses the upgrade).
 using authorize_callback = std::function<bool(const http_request&)>;
+// Issue 9's per-token connection caps: called at each raw WebSocket upgrade
+// (after authorize). It returns a lease the connection holds until it closes
+// (its destructor is the "connection gone" signal), or nullptr to refuse the
+// upgrade with 429.
+using admit_callback = std::function<std::shared_ptr<void>(const http_request&)>;
+// Receives one log line (limits hit, reloads); called from I/O threads.
+using log_callback = std::function<void(std::string_view line)>;
 
 struct web_server_options {
   std::string address = "127.0.0.1";  // address to listen on
@@ -109,6 +141,15 @@ struct web_server_options {
   // Sec-WebSocket-Protocol values accepted, in the server's preference order.
   std::vector<std::string> websocket_subprotocols{"v12.stomp", "v11.stomp", "v10.stomp"};
   authorize_callback authorize;        // empty: every request is allowed
+  admit_callback admit_websocket;      // empty: every upgrade is admitted
+  tls_options tls{};                   // certificate and key: https/wss on this port
+  // Client addresses refused at accept; the server re-reads the file when
+  // its mtime changed (checked at most once a second, at accept), and the
+  // host may call reload() itself (xiaoxiang serve does on SIGHUP). Null: none.
+  std::shared_ptr<ip_blocklist_file> blocklist;
+  // Log lines of the limits; at most ~20 a second get through (a flood is
+  // not logged line by line), the rest are counted in log_lines_suppressed.
+  log_callback log;
 };
 
 // Counters of a server (monotonic, except the *_open gauges).
@@ -121,6 +162,17 @@ struct web_server_stats {
   std::uint64_t sockjs_sessions_open = 0; // SockJS sessions now (every transport)
   std::uint64_t channels_overflowed = 0;  // channels closed for exceeding channel_queue_bytes
   std::uint64_t bad_requests = 0;         // requests answered 4xx/5xx for malformed input
+  // Issue 9's limits, one counter each.
+  std::uint64_t connections_rate_limited = 0;  // closed at accept: connections_per_ip bucket empty
+  std::uint64_t connections_blocklisted = 0;   // closed at accept: address in the blocklist
+  std::uint64_t tls_handshakes_failed = 0;     // TLS handshake failed or timed out (incl. plain HTTP)
+  std::uint64_t requests_too_large = 0;        // HTTP head or body above the limit (431 / 413)
+  std::uint64_t messages_too_large = 0;        // WebSocket message above max_message_bytes (close 1009)
+  std::uint64_t messages_rate_limited = 0;     // connections closed 1008 for the message rate
+  std::uint64_t websockets_idle_closed = 0;    // WebSocket connections closed for websocket_idle_timeout
+  std::uint64_t upgrades_refused = 0;          // WebSocket upgrades refused by admit_websocket (429)
+  std::uint64_t blocklist_reloads = 0;         // blocklist file reloads that took effect
+  std::uint64_t log_lines_suppressed = 0;      // log lines dropped by the log's own rate limit
 };
 
 class web_server {
@@ -151,7 +203,7 @@ class web_server {
   void stop();
 
   std::uint16_t port() const noexcept;  // the bound port (after start())
-  std::string url() const;              // "http://127.0.0.1:PORT"
+  std::string url() const;              // "http://127.0.0.1:PORT" ("https://" with TLS)
   // The io_context the server runs in, for handlers' timers. An owned one
   // is destroyed by stop(): do not use it after.
   boost::asio::io_context& context() noexcept;
