@@ -18,7 +18,7 @@ source "$here/lib.sh"
 port=$(cat "$tmp/redis/port")
 rcli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
-"$bin" sim --seed 3 --riders 8 --minutes 30 --start $(( $(date +%s) * 1000 - 3600000 )) --out "$tmp/sim" >/dev/null || fail "sim failed"
+"$bin" sim --seed 3 --riders 8 --minutes 30 --start $(( $(date +%s) * 1000 - 3600000 )) --out "$tmp/sim" >/dev/null 2>&1 || fail "sim failed"
 lines=$(wc -l <"$tmp/sim/events.jsonl")
 
 # Feeding: every event lands, positions of riders with orders in two
