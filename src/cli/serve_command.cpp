@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "serve_auth.hpp"
 #include "xiaoxiang/queue/redis_node.hpp"
 #include "db_key_file.hpp"
 #include "xiaoxiang/server/metrics_endpoint.hpp"
@@ -59,7 +60,9 @@ constexpr const char* kHelp =
     "  --partitions LIST        consume these ingest-queue partitions (0-3, 0,2 or all)\n"
     "  --partition-count N      partitions of the cluster (default 8)\n"
     "  --node NAME              this node's name (default node-LIST; keep it across restarts)\n"
-    "  --help                   this text\n";
+    "  --help                   this text\n"
+    "\n"
+    "authentication (JSON Web Tokens; docs/security.md):\n";
 
 std::atomic<bool> g_stop{false};
 extern "C" void serve_on_signal(int) { g_stop.store(true); }
@@ -83,13 +86,18 @@ int run(invocation& call) {
   options opts({"sim", "sockjs-test-services", "no-metrics"},
                {"port", "address", "threads", "db", "pg", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration",
                 "redis", "partitions", "partition-count", "node"});
+  serve_auth security = take_serve_auth(call.args);  // the repeatable --jwt-* options
   if (!opts.parse(call.args)) {
-    call.err << "xiaoxiang serve: " << opts.error() << "\n" << kHelp;
+    call.err << "xiaoxiang serve: " << opts.error() << "\n" << kHelp << kServeAuthHelp;
     return exit_usage;
   }
   if (opts.has("help")) {
-    call.out << kHelp;
+    call.out << kHelp << kServeAuthHelp;
     return exit_ok;
+  }
+  if (!security.error.empty()) {
+    call.err << "xiaoxiang serve: " << security.error << "\n";
+    return exit_usage;
   }
   if (!opts.positional().empty()) {
     call.err << "xiaoxiang serve: unexpected argument '" << opts.positional().front() << "'\n";
@@ -185,10 +193,13 @@ int run(invocation& call) {
     stomp_session_options so;
     // Coalesce well before the channel's hard cap closes the connection.
     so.send_queue_bound_bytes = wo.limits.channel_queue_bytes / 2;
+    so.auth = security.auth;
     server.mount_sockjs("/ws", ws_metrics.wrap([&hub, &engine, so](message_channel& channel) {
       return std::make_unique<stomp_session>(so, hub, &engine, channel);
     }));
-    tracking_api api(engine, hub, store.get());
+    tracking_api_options api_options;
+    api_options.auth = security.auth;
+    tracking_api api(engine, hub, store.get(), api_options);
     if (sim) api.set_city_geojson(sim->city().to_geojson());
     api.mount(server);
     if (opts.has("sockjs-test-services")) mount_sockjs_test_services(server);
@@ -204,6 +215,7 @@ int run(invocation& call) {
     call.out << "xiaoxiang serve: listening on " << server.url() << "/ (STOMP at " << server.url()
              << "/ws, API at " << server.url() << "/api"
              << (web_root.empty() ? ", no web root" : ", page from " + web_root) << ")" << std::endl;
+    if (security.auth) call.out << "xiaoxiang serve: " << security.describe << std::endl;
 
     const auto wall_start = std::chrono::steady_clock::now();
     const timestamp_ms sim_start = sim ? sim->now() : 0;
