@@ -104,15 +104,24 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
     EXPECT_GE(producer.entries(), items.size());  // positions of riders with orders in 2 partitions
   }
 
-  // The single-process reference.
+  // The single-process reference. Every tracker reads the same fixed "now"
+  // (the clock-driven parts of the detectors must not depend on how long
+  // the queue took on a loaded machine).
+  manual_clock clock(city.now());
+  // ETA and detectors off: this compares what the queue delivered, and
+  // their alerts depend on what else a node saw (the rider's other orders).
   tracker_options to;
+  to.eta = false;
+  to.detectors = false;
   to.eta_learning = false;
-  tracker reference(to);
+  memory_storage reference_store;  // evicted terminal orders are found there
+  tracker reference(to, &reference_store, nullptr, &clock);
   for (const sim_event& item : items) (void)reference.ingest(item.ev);
+  reference.flush();
 
   // Two nodes: partitions {0,1} and {2,3}, each its own tracker and storage.
   memory_storage store_a, store_b;
-  tracker node_a(to, &store_a), node_b(to, &store_b);
+  tracker node_a(to, &store_a, nullptr, &clock), node_b(to, &store_b, nullptr, &clock);
   redis_stream_consumer ca(node_a, q.consumer("a", {0, 1}));
   redis_stream_consumer cb(node_b, q.consumer("b", {2, 3}));
   for (int round = 0; round < 1000; ++round) {
@@ -125,6 +134,9 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
   EXPECT_EQ(ma.rejected + mb.rejected, 0u);
   EXPECT_EQ(ma.malformed + mb.malformed, 0u);
   EXPECT_EQ(ma.entries_read + mb.entries_read, ma.acked + mb.acked);
+  // Each entry ingested exactly once: accepted or a duplicate (the sim's own
+  // duplicates, and a position's copy on a second partition of one node).
+  EXPECT_EQ(ma.accepted + ma.duplicates + mb.accepted + mb.duplicates, ma.entries_read + mb.entries_read);
   EXPECT_EQ(q.pending_all(), 0);
   EXPECT_GT(ma.duplicates + mb.duplicates, 0u);  // the sim's own duplicate deliveries
 
@@ -139,7 +151,11 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
     const auto got = owner.find_order(item.ev.order);
     ASSERT_TRUE(want && got) << item.ev.order.str();
     EXPECT_EQ(got->status, want->status) << item.ev.order.str();
-    EXPECT_EQ(got->version, want->version) << item.ev.order.str();
+    // Versions may differ from the single process: a node sees a rider's
+    // fixes only while it owns one of the rider's orders, so the position
+    // filters (too fast, duplicate, stale) compare against other fixes
+    // (docs/scaling.md). Status and presence must agree.
+    EXPECT_GE(got->version, 1u) << item.ev.order.str();
     EXPECT_FALSE(other.find_order(item.ev.order)) << item.ev.order.str();
   }
   EXPECT_GT(orders, 10u);
