@@ -55,6 +55,11 @@ constexpr const char* kHelp =
     "  --sockjs-test-services   also mount /echo, /close, /disabled_websocket_echo,\n"
     "                           /cookie_needed_echo (sockjs-protocol's test services)\n"
     "  --duration S             stop after S wall seconds (default: run until Ctrl-C)\n"
+    "  --tls-cert F --tls-key K serve https:// and wss:// with this PEM certificate chain and key\n"
+    "  --blocklist F            refuse client IPs in F's CIDR ranges; re-read on SIGHUP or change\n"
+    "  --conn-rate R --conn-burst B  new connections per client IP: R/s, bursts of B (default off)\n"
+    "  --msg-rate R --msg-burst B    WebSocket messages per connection: R/s, bursts of B (default off)\n"
+    "  --idle-timeout S         close WebSockets silent for S seconds (default: never)\n"
     "  --redis HOST:PORT        join a cluster on Redis (docs/scaling.md): changes fan out\n"
     "                           to every node, active orders cached with a 1 h TTL\n"
     "  --partitions LIST        consume these ingest-queue partitions (0-3, 0,2 or all)\n"
@@ -66,6 +71,8 @@ constexpr const char* kHelp =
 
 std::atomic<bool> g_stop{false};
 extern "C" void serve_on_signal(int) { g_stop.store(true); }
+std::atomic<bool> g_reload{false};  // SIGHUP: re-read the blocklist
+extern "C" void serve_on_hup(int) { g_reload.store(true); }
 
 // The clock the tracker and broker see: the simulated time with --sim (it
 // runs ahead of the wall clock by the speed), the system clock otherwise.
@@ -82,9 +89,43 @@ class switchable_clock final : public clock {
   std::atomic<timestamp_ms> sim_time_{0};
 };
 
+// --tls-cert/--tls-key, --blocklist and the rate limits into the server's
+// options; false (after a message) on a usage error.
+bool apply_limit_options(options& opts, web_server_options& wo, std::ostream& err) {
+  const auto cert = opts.get("tls-cert"), key = opts.get("tls-key");
+  if (cert.has_value() != key.has_value()) {
+    err << "xiaoxiang serve: --tls-cert and --tls-key go together\n";
+    return false;
+  }
+  if (cert) wo.tls = {*cert, *key};
+  const auto conn_rate = opts.get_double("conn-rate", 0, 0, 1e6);
+  const auto conn_burst = opts.get_int("conn-burst", 100, 1, 1'000'000);
+  const auto msg_rate = opts.get_double("msg-rate", 0, 0, 1e6);
+  const auto msg_burst = opts.get_int("msg-burst", 200, 1, 1'000'000);
+  const auto idle = opts.get_int("idle-timeout", 0, 0, 86'400 * 365);
+  if (!conn_rate || !conn_burst || !msg_rate || !msg_burst || !idle) {
+    err << "xiaoxiang serve: " << opts.error() << "\n";
+    return false;
+  }
+  wo.limits.connections_per_ip = {*conn_rate, static_cast<std::uint32_t>(*conn_burst)};
+  wo.limits.messages_per_connection = {*msg_rate, static_cast<std::uint32_t>(*msg_burst)};
+  wo.limits.websocket_idle_timeout = std::chrono::seconds(*idle);
+  if (const auto file = opts.get("blocklist")) {
+    try {
+      wo.blocklist = std::make_shared<ip_blocklist_file>(*file);
+    } catch (const error& e) {
+      err << "xiaoxiang serve: --blocklist: " << e.what() << "\n";
+      return false;
+    }
+  }
+  wo.log = [&err](std::string_view line) { err << "xiaoxiang serve: " << line << std::endl; };
+  return true;
+}
+
 int run(invocation& call) {
   options opts({"sim", "sockjs-test-services", "no-metrics"},
                {"port", "address", "threads", "db", "pg", "db-key-file", "web-root", "sim-speed", "seed", "riders", "duration",
+                "tls-cert", "tls-key", "blocklist", "conn-rate", "conn-burst", "msg-rate", "msg-burst", "idle-timeout",
                 "redis", "partitions", "partition-count", "node"});
   serve_auth security = take_serve_auth(call.args);  // the repeatable --jwt-* options
   if (!opts.parse(call.args)) {
@@ -136,6 +177,7 @@ int run(invocation& call) {
   g_stop.store(false);
   std::signal(SIGINT, serve_on_signal);
   std::signal(SIGTERM, serve_on_signal);
+  std::signal(SIGHUP, serve_on_hup);
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
@@ -186,6 +228,7 @@ int run(invocation& call) {
     wo.port = static_cast<std::uint16_t>(*port);
     wo.threads = static_cast<unsigned>(*threads);
     wo.static_root = web_root;
+    if (!apply_limit_options(opts, wo, call.err)) return exit_usage;
     metrics_registry metrics;  // outlives the server, which serves it
     channel_metrics ws_metrics("/ws");
     web_server server(wo);
@@ -222,6 +265,14 @@ int run(invocation& call) {
     std::vector<sim_event> batch;
     std::uint64_t events = 0, accepted = 0;
     while (!g_stop.load()) {
+      if (g_reload.exchange(false) && wo.blocklist) {
+        const auto reloaded = wo.blocklist->reload();
+        call.err << "xiaoxiang serve: SIGHUP: blocklist " << wo.blocklist->path().string() << ": "
+                 << (reloaded ? std::to_string(wo.blocklist->current()->size()) + " ranges"
+                              : reloaded.message() + " (line " + std::to_string(wo.blocklist->last_bad_line()) +
+                                    "; the previous list stays)")
+                 << std::endl;
+      }
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
       if (*duration > 0 && elapsed >= *duration) break;
