@@ -31,3 +31,8 @@ if(TARGET bench_postgres)
   target_link_libraries(bench_postgres PRIVATE PostgreSQL::PostgreSQL)
   target_compile_definitions(bench_postgres PRIVATE XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endif()
+
+# redis: starts its own redis-server with scripts/redis-server.sh.
+if(TARGET bench_redis)
+  target_compile_definitions(bench_redis PRIVATE XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endif()
