@@ -350,7 +350,8 @@ struct geohash_access {
     c = _mm_sub_epi8(c, _mm_cmpgt_epi8(v, _mm_set1_epi8(20)));
     const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     c = _mm_and_si128(c, _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(precision)), index));
-    c = _mm_insert_epi8(c, precision, 15);
+    // Byte 15 (the length) is zero after the mask: OR the precision in.
+    c = _mm_or_si128(c, _mm_slli_si128(_mm_cvtsi32_si128(precision), 15));
     geohash h;
     _mm_store_si128(reinterpret_cast<__m128i*>(h.bytes_.data()), c);
     return h;
