@@ -81,6 +81,14 @@ function(xiaoxiang_add_test_suite area)
   target_compile_definitions(test_${area} PRIVATE
     XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     XIAOXIANG_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(test_${area} PROPERTIES LABELS "unit;${area};${T_LABELS}"
-                       DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(test_${area} DISCOVERY_TIMEOUT 60)
+  # Labels through a script run after discovery: gtest_discover_tests
+  # (CMake 3.25) writes a list-valued PROPERTIES entry unquoted, so every
+  # label but the first would become a property name.
+  set(label_script "${CMAKE_CURRENT_BINARY_DIR}/test_${area}_labels.cmake")
+  file(WRITE "${label_script}"
+       "if(test_${area}_TESTS)\n"
+       "  set_tests_properties(\${test_${area}_TESTS} PROPERTIES LABELS \"unit;${area};${T_LABELS}\")\n"
+       "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${label_script}")
 endfunction()
