@@ -3,7 +3,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cassert>
+#include <mutex>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -59,6 +64,42 @@ const unsigned char* bytes_of(std::string_view s) noexcept {
 }
 
 int int_size(std::size_t n) { return static_cast<int>(n); }
+
+// Bumped in a forked child: the pools it inherited are the parent's too.
+std::atomic<unsigned> g_fork_generation{0};
+extern "C" void location_cipher_after_fork_in_child() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Random nonces from a per-thread pool filled by RAND_bytes 4 KiB at a time:
+// one call per record cost more than the encryption itself (3.4 vs 0.8 us).
+// The pool is dropped in a forked child (a repeated nonce under one key
+// breaks GCM); a fork handler rather than getpid(), a system call per seal.
+class nonce_pool {
+ public:
+  nonce_pool() {
+    static std::once_flag registered;
+    std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, location_cipher_after_fork_in_child); });
+  }
+  void take(unsigned char* out, std::size_t n) {
+    const unsigned generation = g_fork_generation.load(std::memory_order_relaxed);
+    if (generation != generation_ || used_ + n > sizeof bytes_) refill(generation);
+    std::memcpy(out, bytes_ + used_, n);
+    OPENSSL_cleanse(bytes_ + used_, n);  // each byte is handed out once
+    used_ += n;
+  }
+
+ private:
+  void refill(unsigned generation) {
+    if (RAND_bytes(bytes_, int_size(sizeof bytes_)) != 1)
+      throw error(errc::storage_io, "location_cipher: RAND_bytes failed");
+    used_ = 0;
+    generation_ = generation;
+  }
+  unsigned char bytes_[4096];
+  std::size_t used_ = sizeof bytes_;
+  unsigned generation_ = 0;
+};
 
 }  // namespace
 
@@ -141,8 +182,8 @@ std::string location_cipher::seal(std::string_view plaintext,
   auto* nonce = reinterpret_cast<unsigned char*>(out.data() + head);
   // A fresh random nonce per record: with 2^32 records per key the chance
   // of a repeat stays below 2^-32 (NIST SP 800-38D's bound); rotate sooner.
-  if (RAND_bytes(nonce, int_size(kNonceBytes)) != 1)
-    throw error(errc::storage_io, "location_cipher: RAND_bytes failed");
+  thread_local nonce_pool nonces;
+  nonces.take(nonce, kNonceBytes);
   EVP_CIPHER_CTX* ctx = thread_context();
   auto* cipher = nonce + kNonceBytes;
   int n = 0, tail = 0;
