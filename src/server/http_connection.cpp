@@ -4,7 +4,9 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <sys/socket.h>
 
 #include "server_detail.hpp"
 
@@ -255,6 +257,19 @@ server_stream http_connection::release_stream() {
 
 void http_connection::close() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->shut(); });
+}
+
+void http_connection::probe_gone(std::function<void()> then) {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
+    if (self->state_ == state::awaiting || self->state_ == state::streaming) {
+      // A peek of one byte: 0 is the client's FIN (or an error), which the
+      // watch read may not have reported yet.
+      char c = 0;
+      const auto n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) self->shut();
+    }
+    then();
+  });
 }
 
 void http_connection::shut() {

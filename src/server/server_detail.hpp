@@ -224,6 +224,10 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   // Called (on the strand) when the client goes away while the request is
   // held (not yet answered, or streaming). Set before returning from dispatch.
   void on_gone(std::function<void()> fn) { on_gone_ = std::move(fn); }
+  // Looks (on the strand, without reading) whether the client of a held
+  // request has already closed its end: if so the connection is shut (and
+  // on_gone runs) before `then` runs.
+  void probe_gone(std::function<void()> then);
   // Bytes queued and not yet written (thread-safe).
   std::size_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
   std::uint64_t request_no() const noexcept { return request_no_; }

@@ -123,6 +123,9 @@ struct sockjs_service::receiver {
   // Ends the request / connection without a frame.
   virtual void finish() = 0;
   virtual std::size_t queued_bytes() const noexcept = 0;
+  // Runs `then` once the receiver's transport has been checked for a client
+  // that already went away (whose receiver_gone then comes first).
+  virtual void probe(std::function<void()> then) = 0;
 };
 
 namespace {
@@ -160,6 +163,7 @@ class http_receiver final : public sockjs_service::receiver {
     else conn_->close();
   }
   std::size_t queued_bytes() const noexcept override { return conn_->queued_bytes(); }
+  void probe(std::function<void()> then) override { conn_->probe_gone(std::move(then)); }
 
  private:
   std::shared_ptr<http_connection> conn_;
@@ -181,6 +185,7 @@ class ws_receiver final : public sockjs_service::receiver {
   }
   void finish() override { ws_->close(1000, "Normal closure"); }
   std::size_t queued_bytes() const noexcept override { return ws_->queued_bytes(); }
+  void probe(std::function<void()> then) override { then(); }
 
  private:
   std::shared_ptr<ws_connection> ws_;
@@ -276,7 +281,7 @@ struct sockjs_service::session final : message_channel,
   }
 
   // A transport request arrived for this session.
-  void attach(std::shared_ptr<receiver> r) {
+  void attach(std::shared_ptr<receiver> r, bool probed = false) {
     if (st == state::closed) {
       r->send_frame(sockjs_close_frame(3000, "Go away!"));
       r->finish();
@@ -302,6 +307,15 @@ struct sockjs_service::session final : message_channel,
       return;
     }
     if (recv) {
+      if (!probed) {
+        // The holder may have closed a moment ago, its FIN not yet seen
+        // (sockjs-protocol HandlingClose.test_abort_*): ask its connection
+        // first; a client that is gone ends the session before the retry.
+        recv->probe([self = shared_from_this(), r] {
+          net::post(self->strand, [self, r] { self->attach(r, true); });
+        });
+        return;
+      }
       if (r->send_frame(kAnotherConnection)) r->finish();
       return;
     }

@@ -654,5 +654,36 @@ TEST(WebServer, ListenFailureThrows) {
   EXPECT_THROW(server.start(), xiaoxiang::error);
 }
 
+// sockjs-protocol HandlingClose.test_abort_xhr_streaming / _polling: the
+// client closes the request that holds the session and at once opens another
+// one, without waiting. The server must treat the first as gone (a new
+// session or 1002), never answer 2010: it checks the holder before saying
+// "another connection". Repeated, since without the check it is a race.
+TEST_F(SockjsProtocol, AbortedReceiverIsNotAnotherConnection) {
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = uuid();
+    stream_client a(port_);
+    a.open("POST", "/echo/000/" + id + "/xhr_streaming");
+    a.read_chunk();
+    ASSERT_EQ(a.read_chunk(), "o\n");
+    a.close();
+    stream_client b(port_);
+    b.open("POST", "/echo/000/" + id + "/xhr_streaming");
+    b.read_chunk();
+    const std::string frame = b.read_chunk();
+    EXPECT_TRUE(frame == "o\n" || frame == "c[1002,\"Connection interrupted\"]\n") << frame;
+  }
+  for (int i = 0; i < 10; ++i) {
+    const std::string url = "/echo/000/" + uuid() + "/xhr";
+    ASSERT_EQ(post(port_, url).body, "o\n");
+    stream_client held(port_);  // a poll that waits: nothing to deliver
+    held.send_raw("POST " + url + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it hold the session
+    held.close();
+    const std::string body = post(port_, url).body;
+    EXPECT_TRUE(body == "o\n" || body == "c[1002,\"Connection interrupted\"]\n") << body;
+  }
+}
+
 }  // namespace
 }  // namespace xiaoxiang
