@@ -136,8 +136,6 @@ constexpr code_text kCodes[] = {
      "STOMP peer silent beyond the negotiated heart-beat"},
     {errc::stomp_connect_timeout, "stomp_connect_timeout",
      "no STOMP CONNECT within the allowed time"},
-    {errc::redis_io, "redis_io", "Redis is unreachable, the connection was lost or timed out"},
-    {errc::redis_reply, "redis_reply", "Redis answered an error or an unexpected reply"},
     {errc::jwt_malformed, "jwt_malformed", "token is not three base64url parts separated by '.'"},
     {errc::jwt_bad_base64, "jwt_bad_base64", "token part is not strict base64url"},
     {errc::jwt_bad_json, "jwt_bad_json", "token header or claims are not a JSON object"},
@@ -168,6 +166,8 @@ constexpr code_text kCodes[] = {
     {errc::location_malformed, "location_malformed", "location ciphertext envelope is malformed"},
     {errc::location_invalid_key, "location_invalid_key",
      "location key cannot be used (id, 64 hex digits, duplicate)"},
+    {errc::redis_io, "redis_io", "Redis is unreachable, the connection was lost or timed out"},
+    {errc::redis_reply, "redis_reply", "Redis answered an error or an unexpected reply"},
 };
 
 const code_text* find(errc e) noexcept {
