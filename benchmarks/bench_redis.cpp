@@ -312,3 +312,5 @@ BENCHMARK(BM_RedisFanoutLatency)
 
 }  // namespace
 }  // namespace xiaoxiang
+
+BENCHMARK_MAIN();
