@@ -466,7 +466,7 @@ BENCHMARK(BM_ServerLoad)
     ->Args({10000, 20000, 5, 2})
     ->Args({2000, 20000, 5, 3})
     ->Args({10000, 20000, 5, 3})
-    // 80% of the plain rate (issue 9's goal): TLS, JWT and both at 16,000/s.
+    // Issue 9's goal, TLS and JWT at >= 80% of plain: TLS, JWT and both at 16,000/s and 18,000/s.
     ->Args({10000, 16000, 5, 1})
     ->Args({10000, 16000, 5, 2})
     ->Args({10000, 16000, 5, 3})

@@ -89,12 +89,7 @@ test('resume with x-since-version: the missed deltas, then live, no gap', async 
 test('the article\'s Vue snippet, unmodified, reads tracking.longitude/latitude/status', async () => {
   // An order that has just turned Delivering may have no fix yet (its
   // position is null until the rider's first one): take one that has.
-  let order;
-  for (const until = Date.now() + 30000; !order; await sleep(500)) {
-    const body = await getJson('/api/orders?limit=500');
-    order = (body.orders ?? []).find((o) => o.status === 3 && typeof o.longitude === 'number');
-    if (!order && Date.now() > until) throw new Error('no Delivering order with a position after 30 s');
-  }
+  const [order] = await activeOrders(1, [3], 30000, base, (o) => typeof o.longitude === 'number');
   const tracking = await harness.withTimeout(new Promise((resolve) => {
     const socket = new SockJS(base + '/ws');
     const stompClient = Stomp.Stomp.over(socket);

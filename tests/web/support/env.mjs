@@ -38,12 +38,12 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Order snapshots from /api/orders, waiting (up to timeoutMs) until at least
 // `count` of them have one of `statuses`; returns those with the most time
 // left first (largest etaSeconds), so that they keep changing while a test
-// watches them.
-export async function activeOrders(count, statuses = [3], timeoutMs = 30000, from = base) {
+// watches them. `keep` narrows the choice further (e.g. orders with a position).
+export async function activeOrders(count, statuses = [3], timeoutMs = 30000, from = base, keep = () => true) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const body = await getJson('/api/orders?limit=500', from);
-    const list = (Array.isArray(body) ? body : body.orders ?? []).filter((o) => statuses.includes(o.status));
+    const list = (Array.isArray(body) ? body : body.orders ?? []).filter((o) => statuses.includes(o.status) && keep(o));
     if (list.length >= count) return list.sort((a, b) => (b.etaSeconds ?? -1) - (a.etaSeconds ?? -1)).slice(0, count);
     if (Date.now() > until) throw new Error(`fewer than ${count} orders with status ${statuses} after ${timeoutMs} ms`);
     await sleep(500);
