@@ -96,6 +96,7 @@ py::object make_table(const std::vector<std::pair<std::string, py::object>>& col
 // A NumPy array of `n` fixed-width str (dtype '<U{width}') and its UCS-4 buffer.
 py::array make_str_array(std::size_t n, std::size_t width, std::uint32_t** data);
 py::array make_str_array(std::vector<std::size_t> shape, std::size_t width, std::uint32_t** data);
+std::size_t release_result_buffers();  // unmaps the cached result buffers; returns their bytes
 
 // Writes text into one UCS-4 item of `width` characters (zero padded).
 inline void put_ucs4(std::uint32_t* item, std::size_t width, std::string_view text) noexcept {

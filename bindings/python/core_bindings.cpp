@@ -1,9 +1,13 @@
 // core: the exception type, error codes, and the array / string conversions
 // every other binding uses.
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common.hpp"
 
@@ -274,9 +278,118 @@ py::object make_table(const std::vector<std::pair<std::string, py::object>>& col
   return np.attr("rec").attr("fromarrays")(arrays, "names"_a = names);
 }
 
+namespace {
+
+// Large string results (1,000,000 GeoHashes are 48 MB of UCS-4) come from a
+// small cache of freed result buffers. A fresh page costs a fault on first
+// touch, and on a virtualised host that fault is the whole cost: on the
+// project's VM NumPy's own np.empty + fill of 48 MB takes 160 ms (~14 us per
+// 4 KiB page) against 4 ms to encode into it. A buffer handed back when its
+// array dies is reused by the next result of a similar size; new buffers are
+// mapped with MAP_POPULATE (the kernel faults them in one go, half the cost).
+// The cache is bounded (kCachedBuffers, kCachedBytes) and freed by
+// xiaoxiang.release_buffers().
+constexpr std::size_t kPooledFrom = std::size_t{1} << 20;
+constexpr std::size_t kCachedBytes = std::size_t{256} << 20;
+constexpr std::size_t kCachedBuffers = 4;
+constexpr std::size_t kMapGranule = std::size_t{2} << 20;
+
+struct mapped_buffer {
+  void* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+struct buffer_cache {
+  std::mutex mutex;
+  std::vector<mapped_buffer> idle;  // oldest first
+  std::size_t idle_bytes = 0;
+};
+
+buffer_cache& result_buffers() {
+  static auto* cache = new buffer_cache;  // module lifetime; capsules may outlive statics
+  return *cache;
+}
+
+void unmap(const mapped_buffer& b) { ::munmap(b.data, b.bytes); }
+
+mapped_buffer take_buffer(std::size_t bytes) {
+  buffer_cache& cache = result_buffers();
+  {
+    std::lock_guard lock(cache.mutex);
+    // The smallest idle buffer that fits without wasting more than half.
+    auto best = cache.idle.end();
+    for (auto it = cache.idle.begin(); it != cache.idle.end(); ++it)
+      if (it->bytes >= bytes && it->bytes / 2 <= bytes && (best == cache.idle.end() || it->bytes < best->bytes))
+        best = it;
+    if (best != cache.idle.end()) {
+      const mapped_buffer b = *best;
+      cache.idle.erase(best);
+      cache.idle_bytes -= b.bytes;
+      return b;
+    }
+  }
+  const std::size_t mapped = (bytes + kMapGranule - 1) / kMapGranule * kMapGranule;
+  void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return {p, mapped};
+}
+
+void give_back(mapped_buffer b) {
+  buffer_cache& cache = result_buffers();
+  std::vector<mapped_buffer> evicted;
+  {
+    std::lock_guard lock(cache.mutex);
+    if (b.bytes > kCachedBytes) {
+      evicted.push_back(b);
+    } else {
+      cache.idle.push_back(b);
+      cache.idle_bytes += b.bytes;
+      while (cache.idle.size() > kCachedBuffers || cache.idle_bytes > kCachedBytes) {
+        evicted.push_back(cache.idle.front());
+        cache.idle_bytes -= cache.idle.front().bytes;
+        cache.idle.erase(cache.idle.begin());
+      }
+    }
+  }
+  for (const auto& e : evicted) unmap(e);
+}
+
+}  // namespace
+
+std::size_t release_result_buffers() {
+  buffer_cache& cache = result_buffers();
+  std::vector<mapped_buffer> idle;
+  {
+    std::lock_guard lock(cache.mutex);
+    idle.swap(cache.idle);
+    cache.idle_bytes = 0;
+  }
+  std::size_t bytes = 0;
+  for (const auto& b : idle) {
+    bytes += b.bytes;
+    unmap(b);
+  }
+  return bytes;
+}
+
 py::array make_str_array(std::vector<std::size_t> shape, std::size_t width, std::uint32_t** data) {
   if (width == 0) width = 1;  // NumPy has no '<U0'
-  py::array out(py::dtype("<U" + std::to_string(width)), shape);
+  const py::dtype type("<U" + std::to_string(width));
+  std::size_t items = 1;
+  for (const std::size_t d : shape) items *= d;
+  const std::size_t bytes = items * width * sizeof(std::uint32_t);
+  if (bytes < kPooledFrom) {
+    py::array out(type, shape);
+    *data = static_cast<std::uint32_t*>(out.mutable_data());
+    return out;
+  }
+  auto* buffer = new mapped_buffer(take_buffer(bytes));
+  py::capsule owner(buffer, [](void* p) {
+    auto* b = static_cast<mapped_buffer*>(p);
+    give_back(*b);
+    delete b;
+  });
+  py::array out(type, shape, buffer->data, owner);  // writeable, owned by the capsule
   *data = static_cast<std::uint32_t*>(out.mutable_data());
   return out;
 }
@@ -291,6 +404,10 @@ py::object id_or_none(const id& v) {
 }
 
 void bind_core(py::module_& m) {
+  m.def("release_buffers", &release_result_buffers,
+        "Unmap the cached buffers of freed large string results (kept, up to 4 buffers and "
+        "256 MiB, so that the next result of a similar size needs no fresh pages). "
+        "Returns the bytes released.");
   py::object base = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
   py::dict ns;
   ns["__doc__"] = py::str(

@@ -232,3 +232,38 @@ def test_geohash_encode_into_out():
     readonly.setflags(write=False)
     with pytest.raises(ValueError, match="^out"):
         xx.geohash_encode_int(lon, lat, 35, out=readonly)
+
+
+def test_large_results_reuse_freed_buffers_without_stale_data():
+    # Results of >= 1 MiB come from a cache of freed buffers: a reused buffer
+    # still holds the previous result's characters, so every item (shorter
+    # precisions, invalid points) must be written in full.
+    rng = np.random.default_rng(11)
+    n = 40_000  # 40,000 x 12 x 4 bytes = 1.9 MB
+    lon = rng.uniform(-180, 180, n)
+    lat = rng.uniform(-90, 90, n)
+    expected12 = xx.geohash_encode(lon, lat, 12)
+    address = expected12.__array_interface__["data"][0]
+    copy12 = expected12.copy()
+    del expected12
+    again = xx.geohash_encode(lon, lat, 12)
+    assert again.__array_interface__["data"][0] == address  # the freed buffer came back
+    assert np.array_equal(again, copy12)
+    assert again.flags.writeable and again.flags.c_contiguous
+    del again
+    lon[::7] = np.nan
+    for precision in (11, 6, 1):
+        short = xx.geohash_encode(lon, lat, precision)
+        assert short.dtype == np.dtype(f"<U{precision}")
+        assert all(s == "" for s in short[::7])
+        assert list(short[1:200]) == ["" if np.isnan(a) else xx.geohash_encode(a, b, precision)
+                                      for a, b in zip(lon[1:200], lat[1:200])]
+        assert np.array_equal(short[1::7], np.array([c[:precision] for c in copy12[1::7]]))
+        del short
+    # Two live results never share memory; release_buffers unmaps the idle ones.
+    a = xx.geohash_encode(lon, lat, 12)
+    b = xx.geohash_encode(lon, lat, 12)
+    assert not np.shares_memory(a, b)
+    del a, b
+    assert xx.release_buffers() > 0
+    assert xx.release_buffers() == 0
