@@ -39,7 +39,7 @@ test-asan: setup
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=Debug -DXIAOXIANG_SANITIZE=ON -DXIAOXIANG_BUILD_BENCHMARKS=OFF \
 	  -DXIAOXIANG_BUILD_EXAMPLES=OFF -DXIAOXIANG_INSTALL=OFF
-	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target xiaoxiang_unit_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -j $(JOBS) --output-on-failure -L unit --timeout 900
 

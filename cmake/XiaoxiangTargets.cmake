@@ -82,6 +82,12 @@ function(xiaoxiang_add_test_suite area)
     XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     XIAOXIANG_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(test_${area} DISCOVERY_TIMEOUT 60)
+  # `make test-asan` builds only these programs (target xiaoxiang_unit_tests),
+  # not the CLI, bindings, benchmarks and integration programs it never runs.
+  if(NOT TARGET xiaoxiang_unit_tests)
+    add_custom_target(xiaoxiang_unit_tests)
+  endif()
+  add_dependencies(xiaoxiang_unit_tests test_${area})
   # Labels through a script run after discovery: gtest_discover_tests
   # (CMake 3.25) writes a list-valued PROPERTIES entry unquoted, so every
   # label but the first would become a property name.
