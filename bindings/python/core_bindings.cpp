@@ -383,13 +383,21 @@ py::array make_str_array(std::vector<std::size_t> shape, std::size_t width, std:
     *data = static_cast<std::uint32_t*>(out.mutable_data());
     return out;
   }
-  auto* buffer = new mapped_buffer(take_buffer(bytes));
-  py::capsule owner(buffer, [](void* p) {
+  struct returned_on_error {  // until the capsule owns it
+    mapped_buffer* buffer;
+    ~returned_on_error() {
+      if (buffer) give_back(*buffer);
+      delete buffer;
+    }
+  } pending{new mapped_buffer(take_buffer(bytes))};
+  void* const where = pending.buffer->data;
+  py::capsule owner(pending.buffer, [](void* p) {
     auto* b = static_cast<mapped_buffer*>(p);
     give_back(*b);
     delete b;
   });
-  py::array out(type, shape, buffer->data, owner);  // writeable, owned by the capsule
+  pending.buffer = nullptr;
+  py::array out(type, shape, where, owner);  // writeable, owned by the capsule
   *data = static_cast<std::uint32_t*>(out.mutable_data());
   return out;
 }
