@@ -2,9 +2,11 @@
 // them) into the ingest queue on Redis Streams, routed to their partitions
 // (docs/scaling.md) — what a host's gateway does in front of
 // `xiaoxiang serve --redis`.
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "command.hpp"
 #include "xiaoxiang/order/event_json.hpp"
@@ -28,10 +30,12 @@ constexpr const char* kHelp =
     "  --partition-count N      partitions of the cluster (default 8; as serve's)\n"
     "  --prefix P               key prefix (default xx:)\n"
     "  --max-len N              trim each stream to about N entries (default: never)\n"
+    "  --rate R                 write at most R events per second (default: as fast as\n"
+    "                           Redis takes them), to replay a recording at a live pace\n"
     "  --help                   this text\n";
 
 int run(invocation& call) {
-  options opts({}, {"redis", "in", "partition-count", "prefix", "max-len"});
+  options opts({}, {"redis", "in", "partition-count", "prefix", "max-len", "rate"});
   if (!opts.parse(call.args)) {
     call.err << "xiaoxiang queue-feed: " << opts.error() << "\n" << kHelp;
     return exit_usage;
@@ -56,7 +60,8 @@ int run(invocation& call) {
   }
   const auto partitions = opts.get_int("partition-count", 8, 1, 4096);
   const auto max_len = opts.get_int("max-len", 0, 0, INT64_MAX);
-  if (!partitions || !max_len) {
+  const auto rate = opts.get_double("rate", 0.0, 0.001, 1e9);
+  if (!partitions || !max_len || !rate) {
     call.err << "xiaoxiang queue-feed: " << opts.error() << "\n";
     return exit_usage;
   }
@@ -81,6 +86,9 @@ int run(invocation& call) {
     redis_stream_producer producer(po);
     std::string line;
     std::uint64_t number = 0;
+    // Pacing: event k is due k / rate seconds after the start. What is
+    // pipelined is sent before sleeping, so that consumers see it on time.
+    const auto start = std::chrono::steady_clock::now();
     while (std::getline(in, line)) {
       ++number;
       if (line.empty()) continue;
@@ -90,6 +98,14 @@ int run(invocation& call) {
         call.err << "xiaoxiang queue-feed: " << name << ":" << number << ": " << decoded.message()
                  << " (" << producer.events() << " events written before it)\n";
         return exit_bad_input;
+      }
+      if (*rate > 0.0) {
+        const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(static_cast<double>(producer.events()) / *rate));
+        if (due > std::chrono::steady_clock::now()) {
+          producer.flush();
+          std::this_thread::sleep_until(due);
+        }
       }
       producer.add(*decoded);
     }

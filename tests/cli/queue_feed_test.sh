@@ -42,6 +42,14 @@ head -5 "$tmp/sim/events.jsonl" | "$bin" queue-feed --redis "127.0.0.1:$port" --
   fail "stdin feed failed: $(cat "$tmp/err")"
 grep -q "^5 events" "$tmp/out" || fail "stdin summary: $(cat "$tmp/out")"
 
+# --rate paces the feed: 40 events at 100/s take about 0.4 s (at least 0.3).
+head -40 "$tmp/sim/events.jsonl" >"$tmp/paced.jsonl"
+t0=$(date +%s%N)
+expect "paced feed" 0 "" -- queue-feed --redis "127.0.0.1:$port" --prefix paced: --rate 100 --in "$tmp/paced.jsonl"
+elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grep -q "^40 events" "$tmp/out" || fail "paced summary: $(cat "$tmp/out")"
+[ "$elapsed_ms" -ge 300 ] || fail "40 events at --rate 100 took only $elapsed_ms ms"
+
 # A node that owns every partition consumes them all and acknowledges them.
 "$bin" serve --port 0 --redis "127.0.0.1:$port" --partition-count 4 --partitions all --node n1 \
   --duration 4 >"$tmp/serve.out" 2>"$tmp/serve.err" || fail "serve --redis failed: $(cat "$tmp/serve.err")"
@@ -68,6 +76,7 @@ expect "no redis" 2 "--redis HOST:PORT is required" -- queue-feed --in "$tmp/bad
 expect "bad redis" 2 "option '--redis' needs HOST:PORT, got 'h:x'" -- queue-feed --redis h:x
 expect "bad count" 2 "option '--partition-count'" -- queue-feed --redis ":$port" --partition-count 0
 expect "missing file" 3 "cannot read '$tmp/none.jsonl'" -- queue-feed --redis ":$port" --in "$tmp/none.jsonl"
+expect "bad rate" 2 "option '--rate' needs a number" -- queue-feed --redis ":$port" --rate 0
 expect "stray argument" 2 "unexpected argument 'x'" -- queue-feed --redis ":$port" x
 expect "unreachable" 3 "redis 127.0.0.1:1: connect" -- queue-feed --redis 127.0.0.1:1 --in "$tmp/bad.jsonl"
 expect "serve bad partitions" 2 "--partitions: field value is outside its domain" -- \
