@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "serve_auth.hpp"
+#include "xiaoxiang/queue/partition_storage.hpp"
 #include "xiaoxiang/queue/redis_node.hpp"
 #include "db_key_file.hpp"
 #include "xiaoxiang/server/metrics_endpoint.hpp"
@@ -220,7 +221,13 @@ int run(invocation& call) {
     } else if (*spec) {
       cluster = std::make_unique<redis_node>(**spec, hub);
     }
-    tracker engine(tracker_options{}, store.get(),
+    // A node of a cluster recovers only the orders of its partitions from a
+    // database the other nodes share (none for a WebSocket-only node).
+    std::unique_ptr<partition_storage> owned_store;
+    if (cluster)
+      owned_store = std::make_unique<partition_storage>(*store, cluster->options().partitions,
+                                                        cluster->options().owned);
+    tracker engine(tracker_options{}, owned_store ? static_cast<storage*>(owned_store.get()) : store.get(),
                    cluster ? &cluster->chain() : static_cast<publisher*>(&hub), &time);
 
     web_server_options wo;

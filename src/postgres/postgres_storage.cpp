@@ -412,9 +412,9 @@ std::string query_sql(query_id q) {
     case q_load_order: return orders + "WHERE id = $1";
     case q_active_orders: return orders + "WHERE status IN (1, 2, 3) ORDER BY id";
     case q_recent_events:
-      return "SELECT DISTINCT source_event FROM order_tracking WHERE source_event IS NOT NULL "
+      return "SELECT DISTINCT source_event, order_id FROM order_tracking WHERE source_event IS NOT NULL "
              "AND (create_time >= $1 OR order_id IN "
-             "(SELECT id FROM orders WHERE status IN (1, 2, 3))) ORDER BY source_event";
+             "(SELECT id FROM orders WHERE status IN (1, 2, 3))) ORDER BY source_event, order_id";
     case q_trajectory: return records + "WHERE order_id = $1 ORDER BY create_time, version";
     case q_records_since: return records + "WHERE order_id = $1 AND version > $2 ORDER BY version";
     case q_orders_of_user: return orders + "WHERE user_id = $1 ORDER BY create_time DESC, id DESC";
@@ -667,7 +667,7 @@ recovery_state postgres_storage::recover(timestamp_ms since) {
           [&](const row_reader& row) { out.active_orders.push_back(row.read_order()); });
     const std::string from = std::to_string(since);
     l.run(q_recent_events, {from},
-          [&](const row_reader& row) { out.recent_events.push_back(row.read_id(0)); });
+          [&](const row_reader& row) { out.recent_event_orders.emplace_back(row.read_id(0), row.read_id(1)); });
     exec(l.get(), impl_->where, "COMMIT");
   } catch (...) {
     if (PQstatus(l.get()) == CONNECTION_OK) {
@@ -675,6 +675,7 @@ recovery_state postgres_storage::recover(timestamp_ms since) {
     }
     throw;
   }
+  finish_recovery(out);
   return out;
 }
 

@@ -153,7 +153,8 @@ std::string redis_node::describe() const {
   if (consumer_ && !consumer_thread_.joinable()) {
     const auto m = consumer_->metrics();
     out << "; consumed " << m.entries_read << " entries (" << m.accepted << " accepted, "
-        << m.duplicates << " duplicates, " << m.rejected << " rejected), acked " << m.acked;
+        << m.duplicates << " duplicates, " << m.rejected << " rejected, " << m.shared_copies << " shared copies), acked "
+        << m.acked;
   }
   const auto s = subscriber_.metrics();
   out << "; fan-out in " << s.received << " (gaps " << s.gaps << ", repaired " << s.repaired << ")";

@@ -28,11 +28,33 @@ std::size_t redis_stream_producer::add(const event& e) {
   router_.route(e, targets_);
   json_.clear();
   event_to_json(e, json_);
+  // A position written to several partitions names them all in field "p",
+  // so that a consumer owning more than one of them ingests one copy
+  // (docs/scaling.md: copies of a shared position).
+  copies_.clear();
+  if (targets_.size() > 1)
+    for (const std::uint32_t p : targets_) {
+      if (!copies_.empty()) copies_ += ',';
+      copies_ += std::to_string(p);
+    }
+  args_.clear();
+  args_.push_back("XADD");
+  args_.push_back("");  // the stream, below
+  if (!maxlen_.empty()) {
+    args_.push_back("MAXLEN");
+    args_.push_back("~");
+    args_.push_back(maxlen_);
+  }
+  args_.push_back("*");
+  args_.push_back("e");
+  args_.push_back(json_);
+  if (!copies_.empty()) {
+    args_.push_back("p");
+    args_.push_back(copies_);
+  }
   for (const std::uint32_t p : targets_) {
-    if (maxlen_.empty())
-      connection_.append({"XADD", streams_[p], "*", "e", json_});
-    else
-      connection_.append({"XADD", streams_[p], "MAXLEN", "~", maxlen_, "*", "e", json_});
+    args_[1] = streams_[p];
+    connection_.append(std::span<const std::string_view>(args_));
     ++in_flight_;
   }
   ++events_;

@@ -88,7 +88,6 @@ std::optional<order> memory_storage::load_order(const order_id& id) {
 recovery_state memory_storage::recover(timestamp_ms since) {
   std::shared_lock lock(impl_->mutex);
   recovery_state out;
-  std::unordered_set<event_id> events;
   for (const auto& [order_key, o] : impl_->orders) {
     if (!is_active(o.status)) continue;
     out.active_orders.push_back(o);
@@ -98,9 +97,9 @@ recovery_state memory_storage::recover(timestamp_ms since) {
     const bool active = it != impl_->orders.end() && is_active(it->second.status);
     for (const auto& r : list)
       if ((active || r.create_time >= since) && !r.source_event.empty())
-        events.insert(r.source_event);
+        out.recent_event_orders.emplace_back(r.source_event, r.order);
   }
-  detail::sort_recovery(out, events);
+  detail::sort_recovery(out);
   return out;
 }
 

@@ -27,12 +27,11 @@ inline void sort_newest_first(std::vector<order>& orders) {
   });
 }
 
-// Active orders by id, event ids sorted and distinct.
-inline void sort_recovery(recovery_state& state, const std::unordered_set<event_id>& events) {
+// Active orders by id, event ids sorted and distinct (finish_recovery).
+inline void sort_recovery(recovery_state& state) {
   std::sort(state.active_orders.begin(), state.active_orders.end(),
             [](const order& a, const order& b) { return a.id < b.id; });
-  state.recent_events.assign(events.begin(), events.end());
-  std::sort(state.recent_events.begin(), state.recent_events.end());
+  finish_recovery(state);
 }
 
 }  // namespace xiaoxiang::detail

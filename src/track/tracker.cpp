@@ -585,13 +585,14 @@ struct tracker::impl {
     return rejected(errc::unknown_order, "orderId");
   }
 
-  ingest_result ingest(const event& e);
+  ingest_result ingest(const event& e, const order_scope* scope);
   ingest_result create(const event& e);
   ingest_result change_order(const event& e);
-  ingest_result position(const event& e);
-  ingest_result batch(const event& e);
+  ingest_result position(const event& e, const order_scope* scope);
+  ingest_result batch(const event& e, const order_scope* scope);
   std::size_t apply_fixes(rider_partition& rp, rider_slot& rider, const event& e,
-                          const position_fix* fixes, std::size_t count, ingest_result& out);
+                          const position_fix* fixes, std::size_t count, ingest_result& out,
+                          const order_scope* scope);
   void sweep(order_partition& part, timestamp_ms t);
   void recover();
 
@@ -633,7 +634,7 @@ struct tracker::impl {
 
 // --- dispatch ----------------------------------------------------------------
 
-ingest_result tracker::impl::ingest(const event& e) {
+ingest_result tracker::impl::ingest(const event& e, const order_scope* scope) {
   if (e.id.empty()) return count_rejection(global, rejected(errc::empty_id, "eventId"));
   if (e.time < 0 || e.time > kMaxTimestamp)
     return count_rejection(global, rejected(errc::invalid_timestamp, "time"));
@@ -644,8 +645,8 @@ ingest_result tracker::impl::ingest(const event& e) {
     case event_kind::rider_assigned:
     case event_kind::order_delivered:
     case event_kind::order_cancelled: return change_order(e);
-    case event_kind::rider_position: return position(e);
-    case event_kind::position_batch: return batch(e);
+    case event_kind::rider_position: return position(e, scope);
+    case event_kind::position_batch: return batch(e, scope);
   }
   return count_rejection(global, rejected(errc::invalid_event, "type"));
 }
@@ -913,11 +914,12 @@ ingest_result tracker::impl::change_order(const event& e) {
 // Called with the rider partition locked. Returns the orders updated.
 std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, const event& e,
                                        const position_fix* fixes, std::size_t count,
-                                       ingest_result& out) {
+                                       ingest_result& out, const order_scope* scope) {
   (void)rp;
   std::size_t updated = 0;
   for (rider_order& o : rider.orders) {
     const order_id& oid = o.id;
+    if (scope && !scope->includes(oid)) continue;
     order_partition& part = order_parts[o.part];
     std::lock_guard lock(part.mu);
     order_slot* found = o.slot && o.slot->row.id == oid ? o.slot : part.orders.find(oid);
@@ -1000,7 +1002,7 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
   return updated;
 }
 
-ingest_result tracker::impl::position(const event& e) {
+ingest_result tracker::impl::position(const event& e, const order_scope* scope) {
   if (e.rider.empty()) return count_rejection(global, rejected(errc::empty_id, "riderId"));
   const position_fix fix{e.time, e.position};
   if (auto r = check_fix(fix, "longitude", "latitude", "time"); r.code)
@@ -1018,7 +1020,7 @@ ingest_result tracker::impl::position(const event& e) {
     return count_rejection(rp.count, rejected(errc::position_too_fast, "longitude"));
 
   ingest_result out;
-  out.orders_updated = static_cast<std::uint32_t>(apply_fixes(rp, rider, e, &fix, 1, out));
+  out.orders_updated = static_cast<std::uint32_t>(apply_fixes(rp, rider, e, &fix, 1, out, scope));
   if (out.status == ingest_status::rejected && out.orders_updated == 0) {
     return count_rejection(rp.count, out);
   }
@@ -1037,7 +1039,7 @@ ingest_result tracker::impl::position(const event& e) {
   return out;
 }
 
-ingest_result tracker::impl::batch(const event& e) {
+ingest_result tracker::impl::batch(const event& e, const order_scope* scope) {
   if (e.rider.empty()) return count_rejection(global, rejected(errc::empty_id, "riderId"));
   if (e.fixes.empty()) return count_rejection(global, rejected(errc::invalid_event, "fixes"));
   if (e.fixes.size() > kMaxBatchFixes)
@@ -1085,7 +1087,7 @@ ingest_result tracker::impl::batch(const event& e) {
   ingest_result out;
   out.fixes_rejected = dropped;
   out.orders_updated =
-      static_cast<std::uint32_t>(apply_fixes(rp, rider, e, rp.batch.data(), kept, out));
+      static_cast<std::uint32_t>(apply_fixes(rp, rider, e, rp.batch.data(), kept, out, scope));
   if (out.status == ingest_status::rejected && out.orders_updated == 0)
     return count_rejection(rp.count, out);
   rider.memory.remember_event(fp);
@@ -1170,13 +1172,27 @@ tracker::tracker(tracker_options options, storage* store, publisher* pub, const 
 }
 
 tracker::~tracker() {
-  if (impl_->writer) impl_->writer->close();
+  // A writer that stopped after a failed commit rethrows from close(); that
+  // failure was reported to flush() / the durable sequence already, and a
+  // destructor must not throw (it would end the process).
+  if (impl_->writer) {
+    try {
+      impl_->writer->close();
+    } catch (const std::exception&) {
+    }
+  }
 }
 
-ingest_result tracker::ingest(const event& e) {
+ingest_result tracker::ingest(const event& e) { return ingest_scoped(e, nullptr); }
+
+ingest_result tracker::ingest(const event& e, const order_scope& scope) {
+  return ingest_scoped(e, &scope);
+}
+
+ingest_result tracker::ingest_scoped(const event& e, const order_scope* scope) {
   const std::int64_t start = steady_ns();
   t_ingest_start_ns = start;
-  ingest_result r = impl_->ingest(e);
+  ingest_result r = impl_->ingest(e, scope);
   t_ingest_start_ns = 0;
   if (r.accepted() && impl_->pub) impl_->publish_latency.record(steady_ns() - start);
   return r;

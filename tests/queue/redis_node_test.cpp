@@ -122,7 +122,7 @@ TEST(RedisNode, ATrackerNodesChangesReachAWebSocketOnlyNode) {
     std::lock_guard lock(mutex);
     EXPECT_EQ(versions, (std::vector<std::uint64_t>{1, 2, 3}));
   }
-  EXPECT_NE(t.describe().find("consumed 3 entries (3 accepted, 0 duplicates, 0 rejected), acked 3"),
+  EXPECT_NE(t.describe().find("consumed 3 entries (3 accepted, 0 duplicates, 0 rejected, 0 shared copies), acked 3"),
             std::string::npos)
       << t.describe();
   EXPECT_NE(w.describe().find("consuming none"), std::string::npos) << w.describe();

@@ -135,8 +135,10 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
   EXPECT_EQ(ma.malformed + mb.malformed, 0u);
   EXPECT_EQ(ma.entries_read + mb.entries_read, ma.acked + mb.acked);
   // Each entry ingested exactly once: accepted or a duplicate (the sim's own
-  // duplicates, and a position's copy on a second partition of one node).
-  EXPECT_EQ(ma.accepted + ma.duplicates + mb.accepted + mb.duplicates, ma.entries_read + mb.entries_read);
+  // duplicates), or acknowledged unread as the copy of a position on a
+  // second partition of the same node.
+  EXPECT_EQ(ma.accepted + ma.duplicates + ma.shared_copies + mb.accepted + mb.duplicates + mb.shared_copies,
+            ma.entries_read + mb.entries_read);
   EXPECT_EQ(q.pending_all(), 0);
   EXPECT_GT(ma.duplicates + mb.duplicates, 0u);  // the sim's own duplicate deliveries
 
@@ -159,6 +161,81 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
     EXPECT_FALSE(other.find_order(item.ev.order)) << item.ev.order.str();
   }
   EXPECT_GT(orders, 10u);
+}
+
+// One rider carries an order of partition 0 and one of partition 1; a node
+// owning both reads 40 positions from partition 0 before it reaches their
+// copies in partition 1 — further back than a rider's duplicate memory (32
+// events). Each position must still move each order once: the copies name
+// their partitions ("p") and the node ingests the one in its lowest.
+TEST(RedisStreamConsumer, OneNodeOfSeveralPartitionsIngestsOneCopyOfASharedPosition) {
+  queue_fixture q(2);
+  auto order_in = [](std::uint32_t partition) {
+    for (int n = 1;; ++n)
+      if (std::string id = "SO" + std::to_string(n); partition_of(id, 2) == partition) return id;
+  };
+  const std::string a = order_in(0), b = order_in(1);
+  testing::event_builder eb(now_ms() - 3600'000);
+  constexpr int kFixes = 40;
+  {
+    auto producer = q.producer();
+    for (const auto& o : {a, b}) {
+      producer.add(eb.created(o));
+      producer.add(eb.paid(o));
+      producer.add(eb.assigned(o, "SR"));
+    }
+    for (int i = 0; i < kFixes; ++i) {
+      eb.advance(15'000);
+      EXPECT_EQ(producer.add(eb.position("SR", {116.40 + 0.0002 * i, 39.90})), 2u);
+    }
+    producer.flush();
+  }
+  // The copies carry the list; XRANGE shows it on the last entry.
+  const redis_value last = q.admin.command({"XREVRANGE", event_stream_name(q.streams, 1), "+", "-", "COUNT", "1"});
+  ASSERT_EQ(last.elements.size(), 1u);
+  const redis_value& fields = last.at(0).at(1);
+  ASSERT_EQ(fields.elements.size(), 4u);
+  EXPECT_EQ(fields.at(2).text(), "p");
+  EXPECT_EQ(fields.at(3).text(), "0,1");
+
+  tracker_options to;
+  to.eta = to.detectors = to.eta_learning = false;
+  memory_storage store;
+  tracker node(to, &store);
+  auto options = q.consumer("both", {0, 1});
+  options.batch_entries = 1000;  // all of partition 0, then all of partition 1
+  redis_stream_consumer consumer(node, options);
+  for (int round = 0; round < 100; ++round)
+    if (consumer.poll() == 0 && consumer.metrics().entries_read > 0) break;
+  consumer.drain();
+  const auto m = consumer.metrics();
+  EXPECT_EQ(m.entries_read, 6u + 2u * kFixes);
+  EXPECT_EQ(m.shared_copies, static_cast<std::uint64_t>(kFixes));
+  EXPECT_EQ(m.accepted, 6u + kFixes);
+  EXPECT_EQ(m.duplicates, 0u);
+  EXPECT_EQ(m.acked, m.entries_read);
+  for (const auto& o : {a, b}) {
+    std::size_t positions = 0;
+    for (const auto& r : store.trajectory(testing::make_id(o))) positions += r.kind == record_kind::position;
+    EXPECT_EQ(positions, static_cast<std::size_t>(kFixes)) << o;
+  }
+
+  // Two nodes, one partition each: each ingests its own copy.
+  memory_storage store0, store1;
+  tracker n0(to, &store0), n1(to, &store1);
+  // A group of their own reads the streams from the start.
+  auto o0 = q.consumer("n0", {0});
+  o0.group = "others";
+  auto o1 = q.consumer("n1", {1});
+  o1.group = "others";
+  redis_stream_consumer g0(n0, o0), g1(n1, o1);
+  for (int round = 0; round < 100; ++round)
+    if (g0.poll() + g1.poll() == 0 && g0.metrics().entries_read + g1.metrics().entries_read > 0) break;
+  g0.drain();
+  g1.drain();
+  EXPECT_EQ(g0.metrics().shared_copies + g1.metrics().shared_copies, 0u);
+  EXPECT_EQ(g0.metrics().accepted, 3u + kFixes);
+  EXPECT_EQ(g1.metrics().accepted, 3u + kFixes);
 }
 
 TEST(RedisStreamConsumer, AcknowledgesOnlyWhatStorageReportsDurable) {

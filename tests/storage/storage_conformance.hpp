@@ -139,6 +139,11 @@ TYPED_TEST_P(storage_conformance, RecoverGivesActiveOrdersAndRecentEventIds) {
   std::vector<std::string> events;
   for (const auto& e : state.recent_events) events.push_back(e.str());
   EXPECT_EQ(events, (std::vector<std::string>{"ev-a1", "ev-recent", "ev-shared"}));
+  // The pairs name each record's order (the shared event's record of the
+  // completed order is older than `since`).
+  std::vector<std::string> pairs;
+  for (const auto& [e, o] : state.recent_event_orders) pairs.push_back(e.str() + "@" + o.str());
+  EXPECT_EQ(pairs, (std::vector<std::string>{"ev-a1@o-active", "ev-recent@o-done", "ev-shared@o-active"}));
 }
 
 TYPED_TEST_P(storage_conformance, DuplicateVersionFailsTheWholeBatch) {
@@ -257,6 +262,7 @@ TYPED_TEST_P(storage_conformance, RandomCommitsAgreeWithOracle) {
         const auto want = oracle.recover(since);
         ASSERT_EQ(got.active_orders, want.active_orders);
         ASSERT_EQ(got.recent_events, want.recent_events);
+        ASSERT_EQ(got.recent_event_orders, want.recent_event_orders);
       }
     }
   }

@@ -130,16 +130,20 @@ class storage_oracle {
   recovery_state recover(timestamp_ms since) const {
     recovery_state out;
     std::set<event_id> events;
+    std::set<std::pair<event_id, order_id>> pairs;
     for (const auto& [key, o] : orders_)
       if (is_active(o.status)) out.active_orders.push_back(o);
     for (const auto& [key, by_version] : records_) {
       const auto o = load_order(key);
       const bool active = o && is_active(o->status);
       for (const auto& [v, r] : by_version)
-        if ((active || r.create_time >= since) && !r.source_event.empty())
+        if ((active || r.create_time >= since) && !r.source_event.empty()) {
           events.insert(r.source_event);
+          pairs.emplace(r.source_event, r.order);
+        }
     }
     out.recent_events.assign(events.begin(), events.end());
+    out.recent_event_orders.assign(pairs.begin(), pairs.end());
     return out;
   }
 

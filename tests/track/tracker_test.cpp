@@ -106,6 +106,41 @@ TEST_F(TrackerTest, LifecycleBumpsVersionByOneAndPushesEachChange) {
   EXPECT_GE(t->durable_sequence(), done.durable_ticket);
 }
 
+// A scoped position (a cluster node's: the orders of the partitions it was
+// read from) moves only the rider's orders in the scope; the rider's live
+// position follows it as usual. Order events ignore the scope.
+TEST_F(TrackerTest, ScopedPositionMovesOnlyTheOrdersInScope) {
+  struct only final : order_scope {
+    std::string id;
+    bool includes(const order_id& o) const noexcept override { return o.str() == id; }
+  };
+  auto t = make();
+  to_delivering(*t, "OA");
+  to_delivering(*t, "OB");
+  only scope;
+  scope.id = "OA";
+  b.advance(15'000);
+  clock.set(b.time());
+  const event p1 = b.position("R1", {116.401, 39.901});
+  const auto r = t->ingest(p1, scope);
+  ASSERT_TRUE(r.accepted()) << r.message();
+  EXPECT_EQ(r.orders_updated, 1u);
+  EXPECT_EQ(t->find_order(make_id("OA"))->version, 5u);
+  EXPECT_EQ(t->find_order(make_id("OB"))->version, 4u);
+  const auto s = t->snapshot(make_id("OB"));
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->has_position);
+  // The same event again, unscoped: a duplicate (one event, one effect).
+  EXPECT_EQ(t->ingest(p1).status, ingest_status::duplicate);
+  scope.id = "nothing";
+  b.advance(15'000);
+  clock.set(b.time());
+  const auto none = t->ingest(b.position("R1", {116.402, 39.902}), scope);
+  EXPECT_TRUE(none.accepted()) << none.message();
+  EXPECT_EQ(none.orders_updated, 0u);
+  EXPECT_TRUE(t->ingest(b.delivered("OB", "R1"), scope).accepted());
+}
+
 TEST_F(TrackerTest, DuplicateEventChangesNothing) {
   auto t = make();
   const event created = b.created("O1");

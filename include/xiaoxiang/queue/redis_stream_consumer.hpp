@@ -10,7 +10,9 @@
 // and come back — to the restarted consumer (it reads its own pending
 // entries first) or to a survivor that claims them (claim(): XAUTOCLAIM
 // after a minimum idle time) — and the tracker's idempotency (event ids)
-// absorbs what was applied already.
+// absorbs what was applied already. A rider's position that the producer
+// wrote to several partitions of this consumer ("p" field) is ingested once,
+// when its copy in the last of them arrives.
 //
 // Each partition must have one reading consumer at a time (per-order order);
 // docs/scaling.md describes the takeover. Not thread-safe: one thread drives
@@ -18,9 +20,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "xiaoxiang/queue/redis_stream_producer.hpp"
@@ -39,6 +46,8 @@ struct redis_stream_consumer_options {
   duration_ms block_ms = 100;                 // BLOCK of XREADGROUP when idle
   duration_ms claim_min_idle_ms = 30'000;     // XAUTOCLAIM: pending at least this long
   std::size_t max_unacked_entries = 100'000;  // read no more while this many await durability
+  duration_ms shared_copy_wait_ms = 5'000;    // a shared position waits this long for its copies
+                                              // in this consumer's other partitions
 };
 
 // Counters of a consumer (monotonic, except unacked).
@@ -47,11 +56,17 @@ struct redis_consumer_metrics {
   std::uint64_t accepted = 0;       // events the tracker accepted
   std::uint64_t duplicates = 0;     // events the tracker had applied already (redelivery)
   std::uint64_t rejected = 0;       // events the tracker rejected
+  std::uint64_t shared_copies = 0;  // copies of a shared position beyond the one ingested:
+                                    // a position in k partitions of this consumer is ingested
+                                    // once, when its last copy arrives (acked with it)
+  std::uint64_t shared_copies_timed_out = 0;  // shared positions ingested before all their
+                                              // copies came (after shared_copy_wait_ms)
   std::uint64_t malformed = 0;      // entries without a decodable "e" field
   std::uint64_t acked = 0;          // entries acknowledged (XACK)
   std::uint64_t claimed = 0;        // entries taken over from other consumers (XAUTOCLAIM)
   std::uint64_t queue_full_waits = 0;  // ingests retried after a full write-behind queue
   std::uint64_t unacked = 0;        // entries ingested, waiting for durability now
+  std::uint64_t waiting_copies = 0; // copies of shared positions waiting for their siblings now
 };
 
 class redis_stream_consumer {
@@ -92,16 +107,41 @@ class redis_stream_consumer {
 
   std::size_t ingest_entries(std::uint32_t stream, const redis_value& entries, bool claimed);
   void ingest_entry(std::uint32_t stream, const redis_value& entry);
+  using entry_refs = std::vector<std::pair<std::uint32_t, std::string>>;  // (stream, entry id)
+  struct waiting_copies {
+    std::vector<std::uint32_t> partitions;  // whose copy arrived
+    entry_refs entries;                     // acknowledged with the one ingest
+    std::chrono::steady_clock::time_point since;
+  };
+  // How many of the partitions listed in `copies` ("2,5") this consumer
+  // reads (1 when the list does not parse or does not name `partition`).
+  std::size_t owned_copies(std::uint32_t partition, std::string_view copies) const;
+  // The orders of some partitions (a position's scope).
+  struct partition_scope final : order_scope {
+    std::uint32_t count = 1;
+    std::vector<bool> in;  // by partition number
+    bool includes(const order_id& order) const noexcept override;
+  };
+  // Ingests `e`, read from these partitions, and acknowledges its entries
+  // by the outcome.
+  void ingest_and_ack(const event& e, entry_refs& entries, std::span<const std::uint32_t> partitions);
+  void ingest_waiting();  // those past shared_copy_wait_ms
   void send_acks(std::vector<std::pair<std::uint32_t, std::string>>& ready);
 
   tracker& engine_;
   redis_stream_consumer_options options_;
   redis_connection connection_;
   std::vector<std::uint32_t> partitions_;
+  std::vector<bool> owned_;  // by partition number: whether partitions_ has it
   std::vector<std::string> streams_;
   std::vector<std::string> history_from_;  // per stream: own pending read from here ("" when done)
   std::deque<unacked_entry> unacked_;
   std::vector<std::pair<std::uint32_t, std::string>> ack_now_;
+  // Shared positions by event JSON (the same bytes in every copy): one
+  // instance per time the producer added it.
+  std::unordered_map<std::string, std::deque<waiting_copies>> waiting_;
+  std::uint64_t waiting_entries_ = 0;
+  partition_scope scope_;
   std::uint64_t last_ticket_ = 0;  // highest durable ticket of an event this consumer ingested
   std::string count_, block_, min_idle_;
   redis_consumer_metrics metrics_;

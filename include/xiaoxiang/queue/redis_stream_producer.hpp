@@ -2,11 +2,13 @@
 // Redis Streams — what a host's gateway (or `xiaoxiang queue-feed`) does.
 // Each event becomes one entry {"e": <event JSON (docs/events.md)>} in stream
 // `<prefix><partition>` of every partition event_router names (XADD,
-// pipelined). Not thread-safe: one producer per thread.
+// pipelined); an event written to several partitions (a rider's position)
+// also carries {"p": "2,5"}, the partitions of all its copies. Not thread-safe: one producer per thread.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xiaoxiang/order/event.hpp"
@@ -55,7 +57,8 @@ class redis_stream_producer {
   event_router router_;
   std::vector<std::string> streams_;
   std::vector<std::uint32_t> targets_;
-  std::string json_, maxlen_;
+  std::string json_, maxlen_, copies_;
+  std::vector<std::string_view> args_;
   std::size_t in_flight_ = 0;
   std::uint64_t events_ = 0, entries_ = 0;
 };

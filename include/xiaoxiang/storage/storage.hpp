@@ -3,8 +3,10 @@
 // batches records on a background thread and calls commit().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "xiaoxiang/core/id.hpp"
@@ -32,7 +34,24 @@ struct recovery_state {
   std::vector<order> active_orders;      // status 1..3, with their versions
   std::vector<event_id> recent_events;   // event ids of records of active orders
                                          // and of records created at or after `since`
+  // The same events paired with the order of each record that carries them,
+  // sorted, one entry per (event, order): a rider's position that moved two
+  // orders appears twice. A node that owns some partitions of a shared
+  // database keeps only its own orders' (queue/partition_storage.hpp).
+  std::vector<std::pair<event_id, order_id>> recent_event_orders;
 };
+
+// Sorts recent_event_orders, drops repeats and derives recent_events (sorted,
+// distinct) from it: how every storage's recover() ends.
+inline void finish_recovery(recovery_state& state) {
+  auto& pairs = state.recent_event_orders;
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  state.recent_events.clear();
+  for (const auto& [event, order] : pairs)
+    if (state.recent_events.empty() || state.recent_events.back() != event)
+      state.recent_events.push_back(event);
+}
 
 class storage {
  public:

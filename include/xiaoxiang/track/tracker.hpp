@@ -97,6 +97,18 @@ struct ingest_result {
   std::string message() const;  // "accepted v7", "rejected: lat: latitude is ..."
 };
 
+// Which of a rider's orders a position may move. A node of a cluster passes
+// the orders of the partitions the position was written to
+// (queue/redis_stream_consumer.hpp): the rider's other orders belong to
+// partitions whose events this node may not have read up to this position
+// (an order delivered there would otherwise get fixes from after its
+// delivery).
+class order_scope {
+ public:
+  virtual ~order_scope() = default;
+  virtual bool includes(const order_id& order) const noexcept = 0;
+};
+
 class tracker {
  public:
   // `store` and `pub` may be null (no storage, no push); they must outlive
@@ -111,6 +123,9 @@ class tracker {
 
   // The one entry point for every event a host's queue delivers.
   ingest_result ingest(const event& e);
+  // The same, with a rider's positions applied only to the orders in
+  // `scope` (order events are not affected).
+  ingest_result ingest(const event& e, const order_scope& scope);
 
   // The order as the engine knows it: hot state first, storage otherwise.
   std::optional<order> find_order(const order_id& id) const;
@@ -153,6 +168,7 @@ class tracker {
   const tracker_options& options() const noexcept { return options_; }
 
  private:
+  ingest_result ingest_scoped(const event& e, const order_scope* scope);
   struct impl;
   tracker_options options_;
   std::unique_ptr<impl> impl_;
