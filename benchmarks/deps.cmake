@@ -36,3 +36,10 @@ endif()
 if(TARGET bench_redis)
   target_compile_definitions(bench_redis PRIVATE XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endif()
+
+# cluster: starts Redis and PostgreSQL with the scripts, and runs the CLI
+# binary (bench_cluster needs it built: make bench builds everything).
+if(TARGET bench_cluster)
+  target_compile_definitions(bench_cluster PRIVATE XIAOXIANG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(bench_cluster xiaoxiang_cli)
+endif()
