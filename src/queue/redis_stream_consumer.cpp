@@ -89,7 +89,8 @@ void redis_stream_consumer::ingest_entry(std::uint32_t stream, const redis_value
   const std::uint32_t partition = partitions_[stream];
   const std::size_t expected = copies.empty() ? 1 : owned_copies(partition, copies);
   if (expected == 1) {
-    entry_refs one{{stream, std::move(id)}};
+    // On the stack: no allocation per entry on the common path.
+    std::pair<std::uint32_t, std::string> one[] = {{stream, std::move(id)}};
     const std::uint32_t only[] = {partition};
     ingest_and_ack(*decoded, one, only);
     return;
@@ -153,7 +154,8 @@ bool redis_stream_consumer::partition_scope::includes(const order_id& order) con
   return p < in.size() && in[p];
 }
 
-void redis_stream_consumer::ingest_and_ack(const event& e, entry_refs& entries,
+void redis_stream_consumer::ingest_and_ack(const event& e,
+                                           std::span<std::pair<std::uint32_t, std::string>> entries,
                                            std::span<const std::uint32_t> partitions) {
   // A position moves only the rider's orders of the partitions it was read
   // from: this node may not have read its other partitions up to it.

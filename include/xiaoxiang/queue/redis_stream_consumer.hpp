@@ -124,7 +124,8 @@ class redis_stream_consumer {
   };
   // Ingests `e`, read from these partitions, and acknowledges its entries
   // by the outcome.
-  void ingest_and_ack(const event& e, entry_refs& entries, std::span<const std::uint32_t> partitions);
+  void ingest_and_ack(const event& e, std::span<std::pair<std::uint32_t, std::string>> entries,
+                      std::span<const std::uint32_t> partitions);
   void ingest_waiting();  // those past shared_copy_wait_ms
   void send_acks(std::vector<std::pair<std::uint32_t, std::string>>& ready);
 
