@@ -19,7 +19,7 @@ tmp=$(mktemp -d /tmp/xiaoxiang-cluster.XXXXXX)
 node_pid=
 cleanup() {
   local status=$?
-  [[ -n $node_pid ]] && kill -KILL "$node_pid" 2>/dev/null
+  [[ -n $node_pid ]] && kill -KILL "$node_pid" 2>/dev/null || true
   # Nodes the test could not stop (it was killed, or a check threw between
   # a start and its stop): every xiaoxiang process talking to our Redis.
   if [[ -f $tmp/redis/port ]]; then
@@ -35,6 +35,7 @@ cleanup() {
     for f in "$tmp"/logs/*; do echo "== $f (last lines)"; tail -5 "$f"; done
   fi
   rm -rf "$tmp"
+  exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
