@@ -137,8 +137,14 @@ test('cluster: 2 tracker + 2 WebSocket nodes, SIGKILL of each kind, against one 
   // The city: 40 riders for 40 minutes, three hours ago (within the
   // tracker's position age limit), ~7,100 events with the sim's duplicates,
   // late fixes and offline batches.
+  // The sim's demand follows the city's clock (UTC+8): at night (before 7:00
+  // there) it is 0.3 of the day's, so the rate is raised to keep ~50-80
+  // orders whatever time of day the test runs.
+  const simStart = Date.now() - 3 * 3600 * 1000;
+  const localHour = new Date(simStart + 8 * 3600 * 1000).getUTCHours();
+  const perRiderHour = localHour < 7 ? '8.3' : '2.5';
   execFileSync(cli, ['sim', '--seed', '7', '--riders', '40', '--minutes', '40', '--out', join(dir, 'city'),
-    '--start', String(Date.now() - 3 * 3600 * 1000)]);
+    '--start', String(simStart), '--orders-per-rider-hour', perRiderHour]);
   const events = join(dir, 'city', 'events.jsonl');
   const log = readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const orderKinds = new Set(['order_created', 'order_paid', 'picking_stage', 'rider_assigned',
