@@ -90,6 +90,11 @@ TEST(RedisStreamConsumer, TwoNodesIngestEverySimEventExactlyOnceInEffect) {
   so.seed = 11;
   so.riders = 12;
   so.start = now_ms() - 3 * 3600 * 1000;  // within the tracker's position age limit
+  // The sim's demand follows the city's clock: at night there (before 7:00)
+  // it is 0.3 of the day's, so raise the rate to keep enough orders at any
+  // time of day the test runs.
+  const std::int64_t local_ms = (so.start + so.city.utc_offset_hours * 3'600'000LL) % 86'400'000;
+  if (local_ms < 7 * 3'600'000LL) so.orders_per_rider_hour /= 0.3;
   simulation city(so);
   std::vector<sim_event> items;
   city.step(50 * 60'000, items);
