@@ -63,32 +63,51 @@ geo_point home(std::uint64_t i) {
           kLat0 + 0.3 * static_cast<double>((i * 104'729) % 100'000) / 100'000.0};
 }
 
-// Drives `orders` orders to Delivering, order i carried by rider i.
-void open_orders(tracker& t, std::uint64_t orders) {
+// One step of order i's way to Delivering: 0 created, 1 paid, 2 assigned to
+// rider i with a planned route.
+void open_order_step(tracker& t, std::uint64_t i, int step) {
   event e;
-  for (std::uint64_t i = 0; i < orders; ++i) {
-    e = event{};
-    e.kind = event_kind::order_created;
-    e.id = numbered('C', i);
-    e.time = kStart;
-    e.order = numbered('O', i);
-    e.user = numbered('U', i);
-    e.warehouse = numbered('W', i % 40);
-    e.origin = home(i);
-    e.destination = home(i + 1);
+  e.kind = event_kind::order_created;
+  e.id = numbered('C', i);
+  e.time = kStart;
+  e.order = numbered('O', i);
+  e.user = numbered('U', i);
+  e.warehouse = numbered('W', i % 40);
+  e.origin = home(i);
+  e.destination = home(i + 1);
+  if (step == 0) {
     t.ingest(e);
+    return;
+  }
+  if (step == 1) {
     e.kind = event_kind::order_paid;
     e.id = numbered('P', i);
     t.ingest(e);
-    e.kind = event_kind::rider_assigned;
-    e.id = numbered('A', i);
-    e.rider = numbered('R', i);
-    // A planned route of 20 segments due east, 2 km, along which the rider
-    // moves (the ETA and route deviation project every fix on it).
-    e.route.clear();
-    for (int v = 0; v <= 20; ++v) e.route.push_back({home(i).lon + 0.00117 * v, home(i).lat});
-    t.ingest(e);
+    return;
   }
+  e.kind = event_kind::rider_assigned;
+  e.id = numbered('A', i);
+  e.rider = numbered('R', i);
+  // A planned route of 20 segments due east, 2 km, along which the rider
+  // moves (the ETA and route deviation project every fix on it).
+  for (int v = 0; v <= 20; ++v) e.route.push_back({home(i).lon + 0.00117 * v, home(i).lat});
+  t.ingest(e);
+}
+
+// Drives `orders` orders to Delivering, order i carried by rider i; with
+// `after_step`, one step (created, paid, assigned) for every order at a time,
+// calling after_step(step) after each.
+void open_orders(tracker& t, std::uint64_t orders, void (*after_step)(int, void*) = nullptr,
+                 void* context = nullptr) {
+  if (after_step) {
+    for (int step = 0; step < 3; ++step) {
+      for (std::uint64_t i = 0; i < orders; ++i) open_order_step(t, i, step);
+      after_step(step, context);
+    }
+    return;
+  }
+  for (std::uint64_t i = 0; i < orders; ++i)
+    for (int step = 0; step < 3; ++step) open_order_step(t, i, step);
 }
 
 // Rounds of positions: one every 15 s of device time, numbered across all
@@ -251,7 +270,9 @@ BENCHMARK(BM_TrackIngestSqlite)->Arg(100'000)->Unit(benchmark::kMillisecond)->Us
 
 // Bytes of hot state per active order (engine only: order row, watcher view,
 // event fingerprints, its rider's state and index entry; the broker's resume
-// history is measured separately).
+// history is measured separately), and what each step adds: the order's
+// creation (its slot), payment (the ETA and detector state), the assignment
+// (its rider, the planned route) and the rider's first fix.
 void BM_TrackMemoryPerOrder(benchmark::State& state) {
   const auto orders = static_cast<std::uint64_t>(state.range(0));
   double engine_bytes = 0, broker_bytes = 0;
@@ -260,10 +281,23 @@ void BM_TrackMemoryPerOrder(benchmark::State& state) {
     const std::int64_t before = g_live_bytes.load();
     {
       auto engine = std::make_unique<tracker>(tracker_options{}, nullptr, nullptr, &clock);
-      open_orders(*engine, orders);
+      // Where the bytes go: live bytes after each step of every order.
+      std::array<std::int64_t, 3> after{};
+      open_orders(
+          *engine, orders,
+          [](int step, void* out) { (*static_cast<std::array<std::int64_t, 3>*>(out))[step] = g_live_bytes.load(); },
+          &after);
       position_stream stream(clock, orders, 0, 1);
       for (std::uint64_t i = 0; i < orders; ++i) engine->ingest(stream.next());
-      engine_bytes = static_cast<double>(g_live_bytes.load() - before) / static_cast<double>(orders);
+      const std::int64_t end = g_live_bytes.load();
+      const auto per = [&](std::int64_t from, std::int64_t to) {
+        return static_cast<double>(to - from) / static_cast<double>(orders);
+      };
+      engine_bytes = per(before, end);
+      state.counters["created_bytes"] = per(before, after[0]);
+      state.counters["paid_bytes"] = per(after[0], after[1]);
+      state.counters["assigned_bytes"] = per(after[1], after[2]);
+      state.counters["first_fix_bytes"] = per(after[2], end);
     }
     const std::int64_t before_broker = g_live_bytes.load();
     {

@@ -31,14 +31,14 @@ polyline::polyline(std::vector<geo_point> points, cheap_ruler ruler)
     : points_(std::move(points)), ruler_(ruler), origin_(points_.front()) {
   local_.reserve(points_.size());
   for (const geo_point& p : points_) local_.push_back(to_local(p));
-  segments_.reserve(points_.size() - 1);
+  inv_len2_.reserve(points_.size() - 1);
   cumulative_m_.reserve(points_.size());
   cumulative_m_.push_back(0.0);
   for (std::size_t i = 0; i + 1 < local_.size(); ++i) {
     const double dx = local_[i + 1].x - local_[i].x;
     const double dy = local_[i + 1].y - local_[i].y;
     const double len2 = dx * dx + dy * dy;
-    segments_.push_back({local_[i].x, local_[i].y, dx, dy, len2 > 0 ? 1.0 / len2 : 0.0});
+    inv_len2_.push_back(len2 > 0 ? 1.0 / len2 : 0.0);
     cumulative_m_.push_back(cumulative_m_.back() + std::sqrt(len2));
   }
 }
@@ -57,12 +57,13 @@ geo_point polyline::to_geo(xy q) const noexcept {
 void polyline::scan(xy q, std::size_t first, std::size_t last, std::size_t& best,
                     double& best_d2, double& best_t) const noexcept {
   for (std::size_t i = first; i < last; ++i) {
-    const segment& s = segments_[i];
-    const double px = q.x - s.ax;
-    const double py = q.y - s.ay;
-    const double t = std::clamp((px * s.dx + py * s.dy) * s.inv_len2, 0.0, 1.0);
-    const double ex = px - t * s.dx;
-    const double ey = py - t * s.dy;
+    const xy a = local_[i], b = local_[i + 1];
+    const double dx = b.x - a.x, dy = b.y - a.y;
+    const double px = q.x - a.x;
+    const double py = q.y - a.y;
+    const double t = std::clamp((px * dx + py * dy) * inv_len2_[i], 0.0, 1.0);
+    const double ex = px - t * dx;
+    const double ey = py - t * dy;
     const double d2 = ex * ex + ey * ey;
     if (d2 < best_d2) {
       best_d2 = d2;
@@ -73,14 +74,14 @@ void polyline::scan(xy q, std::size_t first, std::size_t last, std::size_t& best
 }
 
 polyline_projection polyline::finish(std::size_t seg, double d2, double t) const noexcept {
-  const segment& s = segments_[seg];
+  const xy a = local_[seg], b = local_[seg + 1];
   const double along = cumulative_m_[seg] + t * (cumulative_m_[seg + 1] - cumulative_m_[seg]);
   polyline_projection r;
   r.distance_m = std::sqrt(d2);
   r.along_m = along;
   r.remaining_m = std::max(0.0, length_m() - along);
   r.segment = seg;
-  r.point = to_geo({s.ax + t * s.dx, s.ay + t * s.dy});
+  r.point = to_geo({a.x + t * (b.x - a.x), a.y + t * (b.y - a.y)});
   return r;
 }
 
@@ -88,12 +89,12 @@ polyline_projection polyline::project(geo_point p) const noexcept {
   std::size_t best = 0;
   double best_d2 = std::numeric_limits<double>::infinity();
   double best_t = 0;
-  scan(to_local(p), 0, segments_.size(), best, best_d2, best_t);
+  scan(to_local(p), 0, inv_len2_.size(), best, best_d2, best_t);
   return finish(best, best_d2, best_t);
 }
 
 polyline_projection polyline::project(geo_point p, projection_hint hint) const noexcept {
-  const std::size_t n = segments_.size();
+  const std::size_t n = inv_len2_.size();
   const std::size_t window = std::max<std::size_t>(hint.window, 1);
   const std::size_t first = std::min(hint.segment, n - 1);
   std::size_t last = std::min(n, first + window);

@@ -228,21 +228,37 @@ bool any_equal(const std::array<std::uint32_t, N>& tags, std::uint32_t t) noexce
   return hit != 0;
 }
 
+// A 64-bit fingerprint of a fix (time and the coordinates' bits, -0.0 read
+// as 0.0 so that equal fixes agree), never 0. Like the event fingerprints,
+// two different fixes share one with a probability of about 2^-64.
+std::uint64_t fix_fingerprint(const position_fix& f) noexcept {
+  auto mix = [](std::uint64_t x) noexcept {  // the splitmix64 finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const std::uint64_t h = mix(static_cast<std::uint64_t>(f.time) ^
+                              mix(std::bit_cast<std::uint64_t>(f.point.lon + 0.0) ^
+                                  mix(std::bit_cast<std::uint64_t>(f.point.lat + 0.0))));
+  return h | 1;
+}
+
 // What a rider's duplicate filters remember: the last 32 position event ids
-// and the last 32 fixes, exactly, laid out so that the common case touches
-// little: event fingerprints are split in high and low halves (a scan of the
-// high halves, 128 bytes, usually settles it), and fix times are kept apart
-// from the points with their maximum, so a fix newer than every remembered
-// one (the live path) is known new without a scan. Entries never written
-// hold the fix {0, (0, 0)} and no event, as the plain arrays did.
+// and the last 32 fixes, as 64-bit fingerprints (528 bytes), laid out so that
+// the common case touches little: event fingerprints are split in high and
+// low halves (a scan of the high halves, 128 bytes, usually settles it), and
+// the newest fix time is kept beside the fix fingerprints, so a fix newer
+// than every remembered one (the live path) is known new without a scan.
+// Entries never written hold 0, which no fingerprint equals.
 struct fix_memory {
   std::array<std::uint32_t, kRiderRecentEvents> event_high{};  // fingerprint >> 32
   std::array<std::uint32_t, kRiderRecentEvents> event_low{};   // low half (never 0)
-  timestamp_ms max_time = 0;  // >= every remembered fix time (0: the empty entries)
+  timestamp_ms max_time = 0;  // >= every remembered fix time
   std::uint8_t next_event = 0;
   std::uint8_t next_fix = 0;
-  std::array<timestamp_ms, kRiderRecentFixes> times{};
-  std::array<geo_point, kRiderRecentFixes> points{};
+  std::array<std::uint64_t, kRiderRecentFixes> fixes{};
 
   bool has_event(std::uint64_t fp) const noexcept {
     const auto high = static_cast<std::uint32_t>(fp >> 32);
@@ -259,13 +275,13 @@ struct fix_memory {
   }
   bool has_fix(const position_fix& f) const noexcept {
     if (f.time > max_time) return false;
-    for (std::size_t i = 0; i < kRiderRecentFixes; ++i)
-      if (times[i] == f.time && points[i] == f.point) return true;
-    return false;
+    const std::uint64_t fp = fix_fingerprint(f);
+    std::uint64_t hit = 0;
+    for (const std::uint64_t x : fixes) hit |= static_cast<std::uint64_t>(x == fp);
+    return hit != 0;
   }
   void remember_fix(const position_fix& f) noexcept {
-    times[next_fix] = f.time;
-    points[next_fix] = f.point;
+    fixes[next_fix] = fix_fingerprint(f);
     max_time = std::max(max_time, f.time);
     next_fix = static_cast<std::uint8_t>((next_fix + 1) % kRiderRecentFixes);
   }

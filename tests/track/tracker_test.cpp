@@ -276,6 +276,32 @@ TEST_F(TrackerTest, ARiderPositionAppliesToEveryOrderItCarries) {
   EXPECT_TRUE(t->nearby_riders({116.3, 39.95}, 1000, 5)->empty());
 }
 
+// The duplicate-fix filter compares fingerprints of (time, point): a fix
+// older than the newest one is looked up among the last 32; the same time
+// at another place, or the same place at another time, is a new fix; -0.0
+// and 0.0 are the same coordinate, as they compare equal.
+TEST_F(TrackerTest, DuplicateFixIsTheSameTimeAndPlaceOnly) {
+  auto t = make();
+  to_delivering(*t, "O1");
+  const timestamp_ms t0 = b.time() + 1000;
+  ASSERT_TRUE(step(*t, b.position("R1", {-0.0, 10.0}, t0)).accepted());
+  ASSERT_TRUE(step(*t, b.position("R1", {0.0001, 10.0}, t0 + 15'000)).accepted());
+  // Older than the newest fix: the scan decides.
+  expect_rejected(step(*t, b.position("R1", {0.0, 10.0}, t0)), errc::position_duplicate_fix,
+                  "time");
+  const auto batch = step(*t, b.batch("R1", {{t0, {0.00001, 10.0}},         // same time, elsewhere
+                                             {t0 + 5'000, {-0.0, 10.0}},    // same place, later
+                                             {t0 + 15'000, {0.0001, 10.0}}}));  // seen
+  ASSERT_TRUE(batch.accepted()) << batch.message();
+  EXPECT_EQ(batch.fixes_rejected, 1u);
+  EXPECT_EQ(t->metrics().rejected_count(errc::position_duplicate_fix), 2u);
+  // 33 newer fixes later, the first one has left the rider's memory.
+  for (int i = 1; i <= 33; ++i)
+    ASSERT_TRUE(step(*t, b.position("R1", {0.0001 + 0.0001 * i, 10.0}, t0 + 15'000 + 15'000 * i))
+                    .accepted());
+  EXPECT_TRUE(step(*t, b.position("R1", {-0.0, 10.0}, t0)).accepted());
+}
+
 TEST_F(TrackerTest, OfflineBatchIsStoredInDeviceTimeOrderAndLiveStaysNewest) {
   auto t = make();
   to_delivering(*t, "O1");

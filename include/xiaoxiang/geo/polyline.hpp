@@ -63,11 +63,6 @@ class polyline {
   struct xy {
     double x, y;
   };
-  struct segment {
-    double ax, ay;    // start, local metres
-    double dx, dy;    // end - start, local metres
-    double inv_len2;  // 1 / squared length, 0 for a zero-length segment
-  };
   polyline(std::vector<geo_point> points, cheap_ruler ruler);
   xy to_local(geo_point p) const noexcept;
   geo_point to_geo(xy q) const noexcept;
@@ -78,7 +73,10 @@ class polyline {
 
   std::vector<geo_point> points_;
   std::vector<xy> local_;            // points in metres east / north of points_[0]
-  std::vector<segment> segments_;    // segments_[i]: points_[i] .. points_[i + 1]
+  // inv_len2_[i]: 1 / squared length of points_[i] .. points_[i + 1] (0 for a
+  // zero-length segment); the rest of a segment is read from local_, so a
+  // route costs 48 bytes per vertex (a planned route is held per active order).
+  std::vector<double> inv_len2_;
   std::vector<double> cumulative_m_; // cumulative_m_[i]: length up to points_[i]
   cheap_ruler ruler_;
   geo_point origin_;
