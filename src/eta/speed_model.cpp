@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 #include "xiaoxiang/geo/geohash.hpp"
 
@@ -29,10 +30,11 @@ speed_model::speed_model(const speed_model_options& options)
   coarse_.bits = options.coarse_cell_bits;
   const std::size_t nf = table_size(options.fine_cells);
   const std::size_t nc = table_size(options.coarse_cells);
-  fine_.cells = std::make_unique<cell[]>(nf);
-  fine_.mask = nf - 1;
-  coarse_.cells = std::make_unique<cell[]>(nc);
-  coarse_.mask = nc - 1;
+  for (auto [t, n] : {std::pair{&fine_, nf}, std::pair{&coarse_, nc}}) {
+    t->keys = std::make_unique<std::atomic<std::uint64_t>[]>(n);  // value-initialised: empty
+    t->cells = std::make_unique<cell[]>(n);
+    t->mask = n - 1;
+  }
 }
 
 speed_model::~speed_model() = default;
@@ -53,11 +55,16 @@ speed_observations speed_model::read(const sums& s) noexcept {
           static_cast<double>(s.ms.load(std::memory_order_relaxed)) * 0.001};
 }
 
-speed_model::cell* speed_model::find(const table& t, geo_point p, bool insert,
+bool speed_model::fine_bits(geo_point p, std::uint64_t& bits) const noexcept {
+  const auto h = point_to_geohash_int(p, fine_.bits);
+  if (!h) return false;
+  bits = h->bits;
+  return true;
+}
+
+speed_model::cell* speed_model::find(const table& t, std::uint64_t bits, bool insert,
                                      std::atomic<std::uint64_t>& dropped) const noexcept {
-  const auto h = point_to_geohash_int(p, t.bits);
-  if (!h) return nullptr;
-  const std::uint64_t key = h->bits + 1;
+  const std::uint64_t key = bits + 1;
   std::size_t i = mix(key) & t.mask;
   // Probe a short run only: beyond it the cell counts as not learned (and,
   // inserting, the table as full there). A bound proportional to the table
@@ -66,17 +73,32 @@ speed_model::cell* speed_model::find(const table& t, geo_point p, bool insert,
   constexpr std::size_t kMaxProbe = 32;
   const std::size_t limit = std::min(kMaxProbe, (t.mask + 1) / 4 + 1);
   for (std::size_t probe = 0; probe < limit; ++probe, i = (i + 1) & t.mask) {
-    cell& c = t.cells[i];
-    std::uint64_t k = c.key.load(std::memory_order_acquire);
-    if (k == key) return &c;
+    std::atomic<std::uint64_t>& slot = t.keys[i];
+    std::uint64_t k = slot.load(std::memory_order_acquire);
+    if (k == key) return &t.cells[i];
     if (k == 0) {
       if (!insert) return nullptr;
-      if (c.key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) return &c;
-      if (k == key) return &c;  // another thread claimed it for the same cell
+      if (slot.compare_exchange_strong(k, key, std::memory_order_acq_rel)) return &t.cells[i];
+      if (k == key) return &t.cells[i];  // another thread claimed it for the same cell
     }
   }
   if (insert) dropped.fetch_add(1, std::memory_order_relaxed);
   return nullptr;
+}
+
+void speed_model::prefetch(const table& t, std::uint64_t geohash_bits, std::size_t bucket) noexcept {
+  const std::size_t i = mix(geohash_bits + 1) & t.mask;
+  __builtin_prefetch(&t.keys[i]);
+  __builtin_prefetch(&t.cells[i].s[bucket]);
+  __builtin_prefetch(&t.cells[i].s[speed_model_max_buckets]);
+}
+
+void speed_model::prefetch(geo_point p, timestamp_ms t) const noexcept {
+  std::uint64_t fine = 0;
+  if (!fine_bits(p, fine)) return;
+  const auto b = static_cast<std::size_t>(bucket(t));
+  prefetch(fine_, fine, b);
+  prefetch(coarse_, coarse_of(fine), speed_model_max_buckets);
 }
 
 void speed_model::observe(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept {
@@ -89,9 +111,11 @@ void speed_model::observe(geo_point p, timestamp_ms t, double distance_m, double
   const auto all = static_cast<std::size_t>(speed_model_max_buckets);
   add(global_[b], dm, ms);
   add(global_[all], dm, ms);
+  std::uint64_t fine = 0;
+  if (!fine_bits(p, fine)) return;
   // Coarse cells serve all day only: the time of day is the city's factor.
-  if (cell* c = find(coarse_, p, true, dropped_coarse_)) add(c->s[all], dm, ms);
-  if (cell* c = find(fine_, p, true, dropped_fine_)) {
+  if (cell* c = find(coarse_, coarse_of(fine), true, dropped_coarse_)) add(c->s[all], dm, ms);
+  if (cell* c = find(fine_, fine, true, dropped_fine_)) {
     add(c->s[b], dm, ms);
     add(c->s[all], dm, ms);
   }
@@ -118,8 +142,10 @@ speed_observations minus(speed_observations a, speed_observations b) {
 double speed_model::speed_mps(geo_point p, timestamp_ms t) const noexcept {
   const auto all = static_cast<std::size_t>(speed_model_max_buckets);
   const speed_observations g_all = read(global_[all]);
-  const cell* c = find(coarse_, p, false, dropped_coarse_);
-  const cell* f = find(fine_, p, false, dropped_fine_);
+  std::uint64_t fine = 0;
+  const bool valid = fine_bits(p, fine);
+  const cell* c = valid ? find(coarse_, coarse_of(fine), false, dropped_coarse_) : nullptr;
+  const cell* f = valid ? find(fine_, fine, false, dropped_fine_) : nullptr;
   const speed_observations c_all = c ? read(c->s[all]) : speed_observations{};
   const speed_observations f_all = f ? read(f->s[all]) : speed_observations{};
   const double day = g_all.time_s > 0 ? std::max(g_all.distance_m, 0.0) / g_all.time_s
@@ -151,7 +177,8 @@ double speed_model::speed_mps(geo_point p, timestamp_ms t) const noexcept {
 }
 
 speed_observations speed_model::fine_cell(geo_point p, int b) const noexcept {
-  const cell* c = find(fine_, p, false, dropped_fine_);
+  std::uint64_t fine = 0;
+  const cell* c = fine_bits(p, fine) ? find(fine_, fine, false, dropped_fine_) : nullptr;
   if (c == nullptr) return {};
   return read(c->s[b < 0 ? speed_model_max_buckets : static_cast<std::size_t>(b)]);
 }

@@ -297,6 +297,9 @@ struct rider_order {
   // Where the rider is expected to stand for this order (the standstill
   // detector's planned stops), copied at assignment.
   geo_point origin, destination;
+  // The slot's monitor when last seen, for prefetching only: the address
+  // may be stale, nothing is read through it outside the order's lock.
+  const detail::order_monitor* monitor = nullptr;
 };
 
 struct rider_slot {
@@ -941,8 +944,10 @@ std::size_t tracker::impl::apply_fixes(rider_partition& rp, rider_slot& rider, c
     order_slot* found = o.slot && o.slot->row.id == oid ? o.slot : part.orders.find(oid);
     if (!found) continue;
     o.slot = found;
+    o.monitor = found->monitor.get();
     order_slot& slot = *found;
     if (slot.row.status != order_status::delivering || slot.row.rider != e.rider) continue;
+    if (slot.monitor) slot.monitor->prefetch_route();  // read in on_fix, after the records
     // Fixes from before the assignment belong to the previous trip.
     std::size_t first = 0;
     while (first < count && fixes[first].time < slot.assigned_at) ++first;
@@ -1027,6 +1032,17 @@ ingest_result tracker::impl::position(const event& e, const order_scope* scope) 
   rider_partition& rp = rider_part(e.rider);
   std::lock_guard lock(rp.mu);
   rider_slot& rider = rp.rider(e.rider);
+  if (monitoring) {
+    // In a big city the fix's speed cells and the rider's orders are cold:
+    // start loading them now, so that their misses overlap with the checks
+    // below instead of queueing one after another in the monitor.
+    monitor_ctx.model.speeds().prefetch(fix.point, fix.time);
+    // Addresses only: the slots are read under their partitions' locks.
+    for (const rider_order& o : rider.orders) {
+      if (o.slot) __builtin_prefetch(o.slot);
+      if (o.monitor) detail::order_monitor::prefetch(o.monitor);
+    }
+  }
   const std::uint64_t fp = fingerprint(e.id);
   if (rider.memory.has_event(fp) || recovered(fp)) return count_rejection(rp.count, duplicate());
   if (rider.memory.has_fix(fix))

@@ -75,27 +75,51 @@ class scratch_guard {
   scratch* s_;
 };
 
+// One message of a history: where its bytes sit in the arena.
+struct history_entry {
+  std::uint64_t version;
+  std::uint32_t offset;
+  std::uint16_t json_len;    // a message is < 2 KiB (ids and a 255-byte address)
+  std::uint16_t binary_len;
+};
+
+// The buffers of forgotten orders' histories, kept by their shard for its
+// next orders. A delivery day is a churn of orders created and forgotten;
+// without the pool every new order grew its arena and ring through the
+// allocator, a call to malloc for about every position published. The pool
+// holds only buffers that were in use before, so it never raises the peak.
+struct history_pool {
+  static constexpr std::size_t kMaxSpare = 256;  // per shard
+  std::vector<std::vector<char>> arenas;
+  std::vector<std::vector<history_entry>> rings;
+};
+
 // The bounded resume history of one order: the encoded deltas of the last
 // versions, contiguous, in one byte arena used as a ring (a message never
 // wraps: when it does not fit at the end, writing restarts at offset 0 and
 // the older messages it overlaps are evicted). Both bounds hold at once:
-// at most `max_messages` entries and `max_bytes` bytes.
+// at most `max_messages` entries and `max_bytes` bytes. An order's first
+// message takes both buffers at their caps (from the pool when it has them),
+// so a publish never reallocates them.
 class order_history {
  public:
-  struct entry {
-    std::uint64_t version;
-    std::uint32_t offset;
-    std::uint16_t json_len;    // a message is < 2 KiB (ids and a 255-byte address)
-    std::uint16_t binary_len;
-  };
+  using entry = history_entry;
   static constexpr std::size_t kMaxMessageBytes = 0xFFFF;
 
   void clear() noexcept {
     head_ = count_ = 0;
     write_ = 0;
   }
-  void release() {
+  // Empties the history and gives its buffers back to `pool` (or frees them
+  // when the pool is full).
+  void release(history_pool& pool) {
     clear();
+    if (arena_.capacity() > 0 && pool.arenas.size() < history_pool::kMaxSpare)
+      pool.arenas.push_back(std::move(arena_));
+    if (ring_.capacity() > 0 && pool.rings.size() < history_pool::kMaxSpare) {
+      ring_.clear();
+      pool.rings.push_back(std::move(ring_));
+    }
     std::vector<char>().swap(arena_);
     std::vector<entry>().swap(ring_);
   }
@@ -120,33 +144,16 @@ class order_history {
   }
 
   // Appends the message of `version`. Requires: version == newest() + 1 or
-  // the history is empty.
+  // the history is empty; the caps are the same on every call.
   void append(std::uint64_t version, std::string_view json, std::string_view bin,
-              std::size_t max_messages, std::size_t max_bytes) {
+              std::size_t max_messages, std::size_t max_bytes, history_pool& pool) {
     const std::size_t len = json.size() + bin.size();
     if (max_messages == 0 || len > max_bytes || json.size() > kMaxMessageBytes ||
         bin.size() > kMaxMessageBytes) {
       clear();  // cannot hold it: resume from before it will get a snapshot
       return;
     }
-    if (count_ == ring_.size() && ring_.size() < max_messages) {
-      // Grow the ring on demand (most orders never need max_messages slots
-      // once the byte cap binds); straighten it first so indices stay simple.
-      std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
-      head_ = 0;
-      ring_.reserve(std::min(max_messages, std::max<std::size_t>(8, ring_.size() * 2)));
-      ring_.push_back(entry{});
-    } else if (ring_.size() > max_messages) {
-      ring_.clear();
-      ring_.push_back(entry{});
-      head_ = count_ = 0;
-      write_ = 0;
-    }
-    if (write_ + len > arena_.size() && arena_.size() < max_bytes) {
-      // Grow geometrically up to the cap; offsets stay valid.
-      std::size_t grown = std::max<std::size_t>({arena_.size() * 2, write_ + len, 256});
-      arena_.resize(std::min(grown, max_bytes));
-    }
+    if (ring_.empty()) take_buffers(max_messages, max_bytes, pool);
     if (write_ + len > arena_.size()) {
       // Wrap: the messages from write_ to the end are the oldest lap.
       while (count_ > 0 && ring_[head_].offset >= write_) pop_oldest();
@@ -166,6 +173,20 @@ class order_history {
   }
 
  private:
+  void take_buffers(std::size_t max_messages, std::size_t max_bytes, history_pool& pool) {
+    if (arena_.empty() && !pool.arenas.empty()) {
+      arena_ = std::move(pool.arenas.back());
+      pool.arenas.pop_back();
+    }
+    if (ring_.capacity() == 0 && !pool.rings.empty()) {
+      ring_ = std::move(pool.rings.back());
+      pool.rings.pop_back();
+    }
+    arena_.resize(max_bytes);
+    ring_.resize(max_messages);
+    head_ = count_ = 0;
+    write_ = 0;
+  }
   static bool overlaps(const entry& e, std::size_t from, std::size_t len) noexcept {
     return e.offset < from + len && e.offset + e.json_len + e.binary_len > from;
   }
@@ -203,6 +224,7 @@ struct alignas(64) shard {
   mutable std::mutex mu;
   std::unordered_map<order_id, order_entry> orders;
   std::deque<std::pair<order_id, timestamp_ms>> terminal;  // in the order they became terminal
+  history_pool spare_histories;
   mutable shard_counters counters;
 };
 
@@ -268,7 +290,7 @@ struct broker::impl : std::enable_shared_from_this<broker::impl> {
     if (e.has_state) sh.counters.orders.fetch_sub(1, std::memory_order_relaxed);
     e.has_state = false;
     e.terminal_since = -1;
-    e.history.release();
+    e.history.release(sh.spare_histories);
     if (e.subs.empty()) sh.orders.erase(it);
     sh.counters.add(sh.counters.forgotten);
   }
@@ -318,7 +340,7 @@ struct broker::impl : std::enable_shared_from_this<broker::impl> {
       else e.state = state;
       e.has_state = true;
       e.history.append(state.version, sc.json, sc.binary, options.history_messages,
-                       options.history_bytes);
+                       options.history_bytes, sh.spare_histories);
       const bool terminal = is_terminal(state.status);
       if (!terminal) e.terminal_since = -1;
       sc.subs.assign(e.subs.begin(), e.subs.end());

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <random>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "xiaoxiang/geo/geohash.hpp"
 
 namespace xiaoxiang {
 namespace {
@@ -114,6 +119,41 @@ TEST(SpeedModel, FullTableDropsAndFallsBack) {
     for (int k = 0; k < 20; ++k) m.observe(geo_point{116.0 + i * 0.01, 39.9}, kNoonUtc, 100, 10);
   EXPECT_GT(m.dropped_fine(), 0u);
   EXPECT_NEAR(m.speed_mps(geo_point{116.0 + 63 * 0.01, 39.9}, kNoonUtc), 10.0, 0.05);
+}
+
+// The model finds a point's coarse cell by cutting its fine GeoHash: that
+// must be the GeoHash of the coarse precision itself, everywhere (cell
+// borders, the antimeridian and the poles included).
+TEST(SpeedModel, CoarseCellIsAPrefixOfTheFineCell) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lon(-180, 180), lat(-90, 90);
+  std::vector<geo_point> points{{-180, -90}, {180, 90}, {0, 0}, {179.999999, -89.999999}};
+  for (int i = 0; i < 100'000; ++i) points.push_back({lon(rng), lat(rng)});
+  // On the borders of 25-bit cells (13 bits of longitude, 12 of latitude).
+  for (int i = 0; i < 4096; ++i) points.push_back({-180 + i * (360.0 / 4096), 39.9});
+  for (int i = 0; i < 4096; ++i) points.push_back({116.4, -90 + i * (180.0 / 4096)});
+  for (const geo_point& p : points) {
+    for (const auto& [fine, coarse] : {std::pair{35, 25}, std::pair{40, 20}, std::pair{50, 5}}) {
+      const auto f = point_to_geohash_int(p, fine);
+      const auto c = point_to_geohash_int(p, coarse);
+      ASSERT_TRUE(f && c);
+      ASSERT_EQ(f->bits >> (fine - coarse), c->bits) << p.lon << "," << p.lat;
+    }
+  }
+}
+
+TEST(SpeedModel, PrefetchChangesNothing) {
+  speed_model m(small());
+  for (int i = 0; i < 50; ++i) m.observe(kA, kNoonUtc, 100, 10);
+  const double before = m.speed_mps(kA, kNoonUtc);
+  m.prefetch(kA, kNoonUtc);
+  m.prefetch(kFar, kNoonUtc + 5 * 3'600'000);
+  m.prefetch(geo_point{200, 0}, kNoonUtc);  // invalid: ignored
+  m.prefetch(geo_point{std::numeric_limits<double>::quiet_NaN(), 0}, kNoonUtc);
+  EXPECT_EQ(m.speed_mps(kA, kNoonUtc), before);
+  EXPECT_EQ(m.fine_cell(kFar, -1).time_s, 0);
+  EXPECT_EQ(m.global(-1).time_s, 500);
+  EXPECT_EQ(m.dropped_fine(), 0u);
 }
 
 TEST(SpeedModel, ConcurrentObserversAllCounted) {

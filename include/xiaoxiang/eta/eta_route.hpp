@@ -4,6 +4,7 @@
 // fix afterwards costs O(1): the time still to ride is total - time_at(proj).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -34,6 +35,11 @@ class eta_route {
   double time_at(const polyline_projection& p) const noexcept;
   // Expected seconds from the start to `along_m` metres along. O(log n).
   double time_at_along(double along_m) const noexcept;
+  // polyline::prefetch, and the timing of the same vertices.
+  void prefetch(std::size_t segment) const noexcept {
+    line_.prefetch(segment);
+    if (!time_s_.empty()) __builtin_prefetch(&time_s_[std::min(segment, time_s_.size() - 1)]);
+  }
   // Expected seconds for the whole route.
   double total_s() const noexcept { return time_s_.back(); }
   // Length, metres.

@@ -39,8 +39,9 @@
 namespace xiaoxiang {
 
 // Tuning of a broker. Memory per order is bounded by sizeof(tracking_state)
-// + history_bytes + history_messages * 16 bytes + its subscribers; the
-// history grows on demand up to those caps (whichever binds first).
+// + history_bytes + history_messages * 16 bytes + its subscribers; an
+// order's history takes both caps at its first message (whichever binds
+// first evicts), and a forgotten order's buffers go to the next new order.
 struct broker_options {
   std::size_t history_messages = 64;  // deltas kept per order for resume (cap)
   std::size_t history_bytes = 4096;   // bytes of encoded history kept per order (cap):
