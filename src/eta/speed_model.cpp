@@ -101,7 +101,21 @@ void speed_model::prefetch(geo_point p, timestamp_ms t) const noexcept {
   prefetch(coarse_, coarse_of(fine), speed_model_max_buckets);
 }
 
+void speed_model::subtract(sums& s, std::uint64_t dm, std::uint64_t ms) noexcept {
+  s.dm.fetch_sub(dm, std::memory_order_relaxed);
+  s.ms.fetch_sub(ms, std::memory_order_relaxed);
+}
+
 void speed_model::observe(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept {
+  apply(p, t, distance_m, time_s, true);
+}
+
+void speed_model::take_back(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept {
+  apply(p, t, distance_m, time_s, false);
+}
+
+void speed_model::apply(geo_point p, timestamp_ms t, double distance_m, double time_s,
+                        bool add_it) noexcept {
   if (!(time_s > 0) || !(distance_m >= 0) || !std::isfinite(distance_m) || !std::isfinite(time_s) ||
       !is_valid_point(p))
     return;
@@ -109,15 +123,17 @@ void speed_model::observe(geo_point p, timestamp_ms t, double distance_m, double
   const auto ms = static_cast<std::uint64_t>(std::llround(time_s * 1000));
   const auto b = static_cast<std::size_t>(bucket(t));
   const auto all = static_cast<std::size_t>(speed_model_max_buckets);
-  add(global_[b], dm, ms);
-  add(global_[all], dm, ms);
+  auto change = [&](sums& s) { add_it ? add(s, dm, ms) : subtract(s, dm, ms); };
+  change(global_[b]);
+  change(global_[all]);
   std::uint64_t fine = 0;
   if (!fine_bits(p, fine)) return;
   // Coarse cells serve all day only: the time of day is the city's factor.
-  if (cell* c = find(coarse_, coarse_of(fine), true, dropped_coarse_)) add(c->s[all], dm, ms);
-  if (cell* c = find(fine_, fine, true, dropped_fine_)) {
-    add(c->s[b], dm, ms);
-    add(c->s[all], dm, ms);
+  // Taking back never inserts: a cell not found then is not found now.
+  if (cell* c = find(coarse_, coarse_of(fine), add_it, dropped_coarse_)) change(c->s[all]);
+  if (cell* c = find(fine_, fine, add_it, dropped_fine_)) {
+    change(c->s[b]);
+    change(c->s[all]);
   }
 }
 

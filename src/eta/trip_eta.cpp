@@ -180,10 +180,14 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
       actual_s_ = actual_s_ * decay + dt;
       expected_s_ = expected_s_ * decay + std::max(0.0, left_before - expected_left_s_);
     }
-    if (teaches_model(learn) && dt <= o.max_gap_s && !at_stop) {
+    if ((teaches_model(learn) || learn == eta_learning::speeds_only ||
+         learn == eta_learning::speeds_taken_back) &&
+        dt <= o.max_gap_s && !at_stop) {
       const geo_point mid{(last_point_.lon + p.lon) * 0.5, (last_point_.lat + p.lat) * 0.5};
       // Along the route the lateral GPS noise does not count as distance.
-      model.speeds().observe(mid, t - static_cast<timestamp_ms>(dt * 500), moved, dt);
+      const timestamp_ms when = t - static_cast<timestamp_ms>(dt * 500);
+      if (learn == eta_learning::speeds_taken_back) model.speeds().take_back(mid, when, moved, dt);
+      else model.speeds().observe(mid, when, moved, dt);
     }
   }
   has_fix_ = true;
@@ -316,9 +320,15 @@ status_result learn_trips(eta_model& model, std::span<const completed_trip> trip
       return s;
     }
   }
-  for (const eta_learning pass : {eta_learning::model_only, eta_learning::errors_only})
-    for (const completed_trip& t : trips)
-      if (auto s = replay(model, t, pass, nullptr); !s) return s;  // checked above: cannot fail
+  for (const completed_trip& t : trips)
+    if (auto s = replay(model, t, eta_learning::model_only, nullptr); !s) return s;  // checked above
+  // Out of sample: a trip's errors with its own speeds taken out of the model.
+  // (Its dwell, departure and detour stay in: one trip among many in medians.)
+  for (const completed_trip& t : trips) {
+    if (auto s = replay(model, t, eta_learning::speeds_taken_back, nullptr); !s) return s;
+    if (auto s = replay(model, t, eta_learning::errors_only, nullptr); !s) return s;
+    if (auto s = replay(model, t, eta_learning::speeds_only, nullptr); !s) return s;
+  }
   return {};
 }
 

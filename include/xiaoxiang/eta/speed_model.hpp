@@ -57,6 +57,13 @@ class speed_model {
   // distances and invalid points. No allocation.
   void observe(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept;
 
+  // Takes back exactly what observe(p, t, distance_m, time_s) added (the same
+  // arguments, rounded the same way), for learn_trips' leave-one-out. An
+  // observation that observe ignored or dropped (full table) is ignored here
+  // too: a cell is never removed, so one not found then is not found now.
+  // Requires: the same observation was made before and not taken back.
+  void take_back(geo_point p, timestamp_ms t, double distance_m, double time_s) noexcept;
+
   // The expected speed around p at time t, metres per second, through the
   // fallback hierarchy. Requires: p valid.
   double speed_mps(geo_point p, timestamp_ms t) const noexcept;
@@ -103,6 +110,9 @@ class speed_model {
     int bits = 0;
   };
   static void add(sums& s, std::uint64_t dm, std::uint64_t ms) noexcept;
+  static void subtract(sums& s, std::uint64_t dm, std::uint64_t ms) noexcept;
+  // observe and take_back: adds or subtracts the observation.
+  void apply(geo_point p, timestamp_ms t, double distance_m, double time_s, bool add_it) noexcept;
   static speed_observations read(const sums& s) noexcept;
   // The cell of GeoHash `bits` in t (inserting when `insert`), or nullptr.
   cell* find(const table& t, std::uint64_t bits, bool insert,
