@@ -12,6 +12,11 @@
 
 namespace xiaoxiang::server_detail {
 
+// What a lingering close (http_connection::linger) reads and drops at most
+// before it closes anyway: a client still sending more than this after its
+// answer is not waited for.
+constexpr std::size_t kLingerBytes = 4u << 20;
+
 server_stream::server_stream(tcp::socket&& socket, ssl::context* tls) {
   if (tls) tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *tls);
   else plain_ = std::make_unique<beast::tcp_stream>(std::move(socket));
@@ -237,6 +242,10 @@ void http_connection::after_drained() {
     }
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!watching_ && !server_->stopping.load()) {
+      stream_.layer().expires_after(std::chrono::seconds(2));
+      return linger(kLingerBytes);
+    }
     stream_.socket().close(ec);
     return;
   }
@@ -248,6 +257,21 @@ void http_connection::after_drained() {
     return;
   }
   do_read();
+}
+
+void http_connection::linger(std::size_t budget) {
+  lingering_ = true;
+  // Into the read buffer, emptied each time: nothing read here is parsed.
+  buffer_.clear();
+  stream_.async_read_some(
+      buffer_.prepare(16 * 1024),
+      [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
+        if (!ec && n < budget && !self->server_->stopping.load()) return self->linger(budget - n);
+        if (!self->lingering_) return;  // shut() closed it already
+        self->lingering_ = false;
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+      });
 }
 
 server_stream http_connection::release_stream() {
@@ -273,6 +297,12 @@ void http_connection::probe_gone(std::function<void()> then) {
 }
 
 void http_connection::shut() {
+  if (lingering_) {
+    lingering_ = false;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);  // the pending linger read completes, aborted
+    return;
+  }
   if (state_ == state::closed || state_ == state::upgraded) return;
   const bool held = state_ == state::awaiting || state_ == state::streaming;
   state_ = state::closed;

@@ -249,6 +249,11 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   void write_next();
   void after_drained();
   void shut();
+  // After an error answer to a client that may still be sending (a body or
+  // head over the limit): read and drop what comes for a short while before
+  // closing, so that the close does not reset the connection under the
+  // answer (the client would see "connection reset" instead of the 413).
+  void linger(std::size_t budget);
 
   server_stream stream_;
   beast::flat_buffer buffer_;
@@ -262,6 +267,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   bool keep_alive_ = true;
   bool head_only_ = false;
   bool watching_ = false;
+  bool lingering_ = false;  // closed, reading and dropping until the client stops (linger)
   bool read_after_watch_ = false;
   std::deque<std::string> out_;
   bool writing_ = false;
