@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace xiaoxiang {
@@ -178,9 +179,10 @@ const rider_index::cell& rider_index::cell_at(std::uint32_t global) const noexce
   return tiles_[global >> 8]->cells[global & 0xFF];
 }
 
-void rider_index::prefetch_cell(const cell& c) noexcept {
+void rider_index::prefetch_cell(const cell& c, bool with_ids) noexcept {
   const std::byte* data = c.data.get();
   __builtin_prefetch(data);
+  if (!with_ids) return;
   const std::byte* ids = data + std::size_t{c.capacity} * sizeof(fixed_point);
   const std::byte* end = ids + std::size_t{c.size} * sizeof(rider_id);
   for (const std::byte* line = ids; line < end && line < ids + 4 * 64; line += 64)
@@ -510,7 +512,7 @@ rider_index::query_box rider_index::make_box(geo_point center, double radius_m,
 // Calls fn(cell, column, row) for every non-empty cell of the box; columns
 // are unwrapped (may lie outside 0..2^lon_bits - 1) in the box's frame.
 template <class F>
-void rider_index::visit_box(const query_box& box, F&& fn) const {
+void rider_index::visit_box(const query_box& box, F&& fn, bool reads_ids) const {
   const std::int64_t ncols = std::int64_t{1} << lon_bits_;
   const std::int64_t width = box.cx_hi - box.cx_lo + 1;
   const std::int64_t height = box.cy_hi - box.cy_lo + 1;
@@ -554,7 +556,7 @@ void rider_index::visit_box(const query_box& box, F&& fn) const {
           const cell& c = tl.cells[static_cast<std::size_t>(((y & (kSide - 1)) << kTileShift) |
                                                             (x & (kSide - 1)))];
           if (c.size == 0) continue;
-          prefetch_cell(c);
+          prefetch_cell(c, reads_ids);
           row_cells[n] = &c;
           row_x[n++] = x;
         }
@@ -584,8 +586,9 @@ struct cell_bound {
 
 }  // namespace
 
-status_result rider_index::within(geo_point center, double radius_m,
-                                  std::vector<nearby_rider>& out) const {
+template <class Result, class Make>
+status_result rider_index::within_into(geo_point center, double radius_m, std::vector<Result>& out,
+                                       Make make) const {
   if (const status_result st = check_query(center, radius_m); !st.ok()) return st;
   out.clear();
   if (size_ == 0) return {};
@@ -594,16 +597,40 @@ status_result rider_index::within(geo_point center, double radius_m,
   const cell_bound bound{center, 360.0 / static_cast<double>(std::int64_t{1} << lon_bits_),
                          180.0 / static_cast<double>(std::int64_t{1} << lat_bits_), box.kx_min,
                          box.ky};
-  visit_box(box, [&](const cell& c, std::int64_t cx, std::int64_t cy) {
-    if (bound(cx, cy) > radius_m) return;
-    const fixed_point* points = c.points();
-    for (std::uint32_t i = 0; i < c.size; ++i) {
-      const double d =
-          ruler.distance_m(center, {from_fixed(points[i].lon), from_fixed(points[i].lat)});
-      if (d <= radius_m) out.push_back({c.ids()[i], d});
-    }
-  });
+  // Bounds of radius² with room for its rounding: below r2_below the root is
+  // surely <= radius, above r2_above surely not.
+  const double r2_below = radius_m * radius_m * (1 - 1e-9);
+  const double r2_above = radius_m * radius_m * (1 + 1e-9);
+  visit_box(
+      box,
+      [&](const cell& c, std::int64_t cx, std::int64_t cy) {
+        if (bound(cx, cy) > radius_m) return;
+        const fixed_point* points = c.points();
+        for (std::uint32_t i = 0; i < c.size; ++i) {
+          // Decide on the square, so that the branch does not wait for the
+          // root; only a point within a hair of the edge takes the exact test.
+          const double s =
+              ruler.squared_m2(center, {from_fixed(points[i].lon), from_fixed(points[i].lat)});
+          if (s > r2_above) continue;
+          const double d = std::sqrt(s);
+          if (s >= r2_below && d > radius_m) continue;
+          out.push_back(make(c.ids()[i], d));
+        }
+      },
+      std::is_same_v<Result, nearby_rider>);  // by reference: the ids' addresses only
   return {};
+}
+
+status_result rider_index::within(geo_point center, double radius_m,
+                                  std::vector<nearby_rider>& out) const {
+  return within_into(center, radius_m, out,
+                     [](const rider_id& id, double d) { return nearby_rider{id, d}; });
+}
+
+status_result rider_index::within(geo_point center, double radius_m,
+                                  std::vector<nearby_rider_ref>& out) const {
+  return within_into(center, radius_m, out,
+                     [](const rider_id& id, double d) { return nearby_rider_ref{&id, d}; });
 }
 
 namespace {

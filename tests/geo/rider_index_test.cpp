@@ -98,6 +98,7 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
   };
 
   std::vector<nearby_rider> got;
+  std::vector<nearby_rider_ref> got_refs;
   int queries = 0;
   for (int step = 0; step < g.riders * 5; ++step) {
     const double op = u01(rng);
@@ -142,6 +143,14 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
       ASSERT_EQ(got, want) << "nearby lon=" << c.lon << " lat=" << c.lat << " r=" << radius
                            << " k=" << k;
       ASSERT_TRUE(index.within(c, radius, got).ok());
+      // By reference: the same riders in the same order, pointing at the
+      // index's own ids.
+      ASSERT_TRUE(index.within(c, radius, got_refs).ok());
+      ASSERT_EQ(got_refs.size(), got.size());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(*got_refs[i].rider, got[i].rider);
+        ASSERT_EQ(got_refs[i].distance_m, got[i].distance_m);
+      }
       std::sort(got.begin(), got.end(), oracle::by_rank);
       ASSERT_EQ(got, ref.within(c, radius)) << "within lon=" << c.lon << " lat=" << c.lat
                                             << " r=" << radius;
@@ -325,6 +334,11 @@ TEST(RiderIndex, ErrorPathsNameTheirField) {
   expect(index.within({116.4, 39.9}, -0.5, out), errc::invalid_radius, "radius");
   expect(index.within({116.4, 39.9}, nan, out), errc::invalid_radius, "radius");
   EXPECT_TRUE(index.within({116.4, 39.9}, rider_index_max_radius_m, out).ok());
+  std::vector<nearby_rider_ref> refs{{nullptr, 1.0}};
+  expect(index.within({-181, 39.9}, 100, refs), errc::invalid_longitude, "lon");
+  expect(index.within({116.4, nan}, 100, refs), errc::invalid_latitude, "lat");
+  expect(index.within({116.4, 39.9}, -0.5, refs), errc::invalid_radius, "radius");
+  expect(index.within({116.4, 39.9}, nan, refs), errc::invalid_radius, "radius");
 
   for (const geohash_int bad : {geohash_int{0, 0}, geohash_int{0, 61}, geohash_int{4, 2}}) {
     const auto n = index.count_in_cell(bad);

@@ -32,7 +32,10 @@ class cheap_ruler {
   explicit cheap_ruler(double lat_deg) noexcept;
   // Approximate geodesic distance in metres; longitude differences wrap
   // across the antimeridian.
-  double distance_m(geo_point a, geo_point b) const noexcept {
+  double distance_m(geo_point a, geo_point b) const noexcept { return std::sqrt(squared_m2(a, b)); }
+  // The square of distance_m (exactly: distance_m is its square root), for
+  // comparisons that need no root.
+  double squared_m2(geo_point a, geo_point b) const noexcept {
     double dlon = a.lon - b.lon;
     if (dlon > 180.0) dlon -= 360.0;
     if (dlon < -180.0) dlon += 360.0;
@@ -41,7 +44,7 @@ class cheap_ruler {
     const double kx = kx_ + dkx_ * ((a.lat + b.lat) * 0.5 - lat_);
     const double dx = dlon * kx;
     const double dy = (a.lat - b.lat) * ky_;
-    return std::sqrt(dx * dx + dy * dy);
+    return dx * dx + dy * dy;
   }
   // Metres per degree of longitude at the ruler's latitude.
   double kx() const noexcept { return kx_; }
