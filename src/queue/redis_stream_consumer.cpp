@@ -50,8 +50,8 @@ redis_consumer_metrics redis_stream_consumer::metrics() const {
 std::size_t redis_stream_consumer::owned_copies(std::uint32_t partition,
                                                 std::string_view copies) const {
   // How many of the event's partitions ("2,5") this consumer reads. A list
-  // that does not parse, or does not name this partition, counts as one:
-  // the copy is ingested at once (the engine's event ids decide).
+  // that does not name this partition counts as one: the copy is ingested
+  // at once (the engine's event ids decide). 0: the list does not parse.
   std::size_t owned = 0;
   bool names_this = false;
   std::size_t start = 0;
@@ -61,7 +61,7 @@ std::size_t redis_stream_consumer::owned_copies(std::uint32_t partition,
     const char* first = copies.data() + start;
     const char* last = copies.data() + comma;
     const auto [end, ec] = std::from_chars(first, last, p);
-    if (ec != std::errc() || end != last) return 1;
+    if (ec != std::errc() || end != last || first == last) return 0;
     names_this |= p == partition;
     if (p < owned_.size() && owned_[p]) ++owned;
     start = comma + 1;
@@ -87,7 +87,13 @@ void redis_stream_consumer::ingest_entry(std::uint32_t stream, const redis_value
     return;
   }
   const std::uint32_t partition = partitions_[stream];
-  const std::size_t expected = copies.empty() ? 1 : owned_copies(partition, copies);
+  std::size_t expected = copies.empty() ? 1 : owned_copies(partition, copies);
+  if (expected == 0) {
+    // A producer's bug or a foreign writer: the event itself is good, so it
+    // is not lost; ingested at once like an unshared one, and counted.
+    ++metrics_.malformed_copies;
+    expected = 1;
+  }
   if (expected == 1) {
     // On the stack: no allocation per entry on the common path.
     std::pair<std::uint32_t, std::string> one[] = {{stream, std::move(id)}};

@@ -15,6 +15,7 @@
 #include "../redis/redis_test_server.hpp"
 #include "event_builder.hpp"
 #include "forwarding_storage.hpp"
+#include "xiaoxiang/order/event_json.hpp"
 #include "xiaoxiang/queue/redis_stream_producer.hpp"
 #include "xiaoxiang/redis/partition.hpp"
 #include "xiaoxiang/sim/simulation.hpp"
@@ -287,6 +288,30 @@ TEST(RedisStreamConsumer, RejectionsAndMalformedEntriesAreAcknowledgedAtOnce) {
   EXPECT_EQ(m.acked, 3u);
   EXPECT_EQ(q.pending(0), 0);
   store.open();
+}
+
+// A "p" field that is not a list of partition numbers: the event is good,
+// so it is ingested at once (as if unshared) and counted, never dropped.
+TEST(RedisStreamConsumer, MalformedPartitionListIsCountedAndTheEventIngested) {
+  queue_fixture q(1);
+  const auto events = created_orders(4);
+  const std::string stream = event_stream_name(q.streams, 0);
+  const char* bad_lists[] = {"x", "0,", ",0", "0,,1", "99999999999", "-1"};
+  for (std::size_t i = 0; i < 4; ++i)
+    q.admin.command({"XADD", stream, "*", "e", event_to_json(events[i]), "p", bad_lists[i]});
+  q.admin.command({"XADD", stream, "*", "e", event_to_json(events[0]), "p", bad_lists[4]});
+  q.admin.command({"XADD", stream, "*", "e", event_to_json(events[1]), "p", bad_lists[5]});
+  tracker engine(tracker_options{}, nullptr);
+  redis_stream_consumer c(engine, q.consumer("a"));
+  for (int i = 0; i < 5; ++i) c.poll();
+  const auto m = c.metrics();
+  EXPECT_EQ(m.malformed_copies, 6u);
+  EXPECT_EQ(m.accepted, 4u);
+  EXPECT_EQ(m.duplicates, 2u);  // the last two repeat events 0 and 1
+  EXPECT_EQ(m.waiting_copies, 0u);
+  EXPECT_EQ(m.malformed, 0u);
+  EXPECT_EQ(q.pending(0), 0);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_TRUE(engine.find_order(events[i].order).has_value());
 }
 
 TEST(RedisStreamConsumer, DeadConsumersPendingEntriesAreClaimedBySurvivor) {

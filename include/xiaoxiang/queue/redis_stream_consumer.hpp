@@ -62,6 +62,9 @@ struct redis_consumer_metrics {
   std::uint64_t shared_copies_timed_out = 0;  // shared positions ingested before all their
                                               // copies came (after shared_copy_wait_ms)
   std::uint64_t malformed = 0;      // entries without a decodable "e" field
+  std::uint64_t malformed_copies = 0;  // entries whose "p" field (the partitions of a shared
+                                       // position) is not a list of numbers like "2,5": the
+                                       // event is ingested at once, as if "p" were absent
   std::uint64_t acked = 0;          // entries acknowledged (XACK)
   std::uint64_t claimed = 0;        // entries taken over from other consumers (XAUTOCLAIM)
   std::uint64_t queue_full_waits = 0;  // ingests retried after a full write-behind queue
@@ -115,6 +118,7 @@ class redis_stream_consumer {
   };
   // How many of the partitions listed in `copies` ("2,5") this consumer
   // reads (1 when the list does not parse or does not name `partition`).
+  // 0 when `copies` does not parse.
   std::size_t owned_copies(std::uint32_t partition, std::string_view copies) const;
   // The orders of some partitions (a position's scope).
   struct partition_scope final : order_scope {
