@@ -10,6 +10,12 @@ CMAKE_FLAGS ?=
 PYTHON     ?= /usr/bin/python3
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
+# ccache (CMakeLists.txt uses it when installed): paths under the clone are
+# hashed relative to it, so a second clone elsewhere (a CI checkout, a
+# colleague's tree) reuses the first one's objects instead of building cold.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+
 .PHONY: all setup configure build test test-fast test-asan demo live bench fuzz clean
 
 all: build
