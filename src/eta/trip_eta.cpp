@@ -16,6 +16,10 @@ constexpr double kRescanM = 30;
 
 bool teaches_model(eta_learning l) { return l == eta_learning::on || l == eta_learning::model_only; }
 bool teaches_errors(eta_learning l) { return l == eta_learning::on || l == eta_learning::errors_only; }
+// Whether the update adds (or, speeds_taken_back, subtracts) street speeds.
+bool touches_speeds(eta_learning l) {
+  return teaches_model(l) || l == eta_learning::speeds_only || l == eta_learning::speeds_taken_back;
+}
 
 bool valid_time(timestamp_ms t) { return t >= 0 && t <= kMaxTimestamp; }
 
@@ -180,9 +184,7 @@ eta_estimate trip_eta::on_fix(eta_model& model, timestamp_ms t, geo_point p, con
       actual_s_ = actual_s_ * decay + dt;
       expected_s_ = expected_s_ * decay + std::max(0.0, left_before - expected_left_s_);
     }
-    if ((teaches_model(learn) || learn == eta_learning::speeds_only ||
-         learn == eta_learning::speeds_taken_back) &&
-        dt <= o.max_gap_s && !at_stop) {
+    if (touches_speeds(learn) && dt <= o.max_gap_s && !at_stop) {
       const geo_point mid{(last_point_.lon + p.lon) * 0.5, (last_point_.lat + p.lat) * 0.5};
       // Along the route the lateral GPS noise does not count as distance.
       const timestamp_ms when = t - static_cast<timestamp_ms>(dt * 500);

@@ -61,7 +61,7 @@ std::size_t redis_stream_consumer::owned_copies(std::uint32_t partition,
     const char* first = copies.data() + start;
     const char* last = copies.data() + comma;
     const auto [end, ec] = std::from_chars(first, last, p);
-    if (ec != std::errc() || end != last || first == last) return 0;
+    if (ec != std::errc() || end != last) return 0;  // also an empty item
     names_this |= p == partition;
     if (p < owned_.size() && owned_[p]) ++owned;
     start = comma + 1;

@@ -249,10 +249,11 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   void write_next();
   void after_drained();
   void shut();
-  // After an error answer to a client that may still be sending (a body or
-  // head over the limit): read and drop what comes for a short while before
-  // closing, so that the close does not reset the connection under the
-  // answer (the client would see "connection reset" instead of the 413).
+  // Closing after the last answer (an error answer to a client that may
+  // still be sending a body or head over the limit, Connection: close,
+  // HTTP/1.0): read and drop what comes for a short while before closing,
+  // so that the close does not reset the connection under the answer (the
+  // client would see "connection reset" instead of the 413).
   void linger(std::size_t budget);
 
   server_stream stream_;

@@ -44,7 +44,8 @@ enum class eta_learning : std::uint8_t {
   model_only = 2,   // all but the error model
   errors_only = 3,  // the error model only (of estimates by the model as it is)
   // learn_trips' leave-one-out of the error pass: take back exactly the
-  // street speeds this trip's replay added, then add them again.
+  // street speeds this trip's replay added (speeds_taken_back), then add
+  // them again (speeds_only); nothing else is learned or unlearned.
   speeds_taken_back = 4,
   speeds_only = 5,
 };
@@ -171,8 +172,9 @@ status_result learn_trip(eta_model& model, const completed_trip& trip);
 // trips met. In the error pass each trip's own street speeds are taken out
 // of the model while it is replayed (and put back after): its errors are
 // then those of a trip the model has not seen, as every trip it will
-// predict is, not the near-zero errors of predicting its own data. All trips are checked first; on an error nothing is learned
-// (check_trip's codes; `failed`, when given, receives the trip's index).
+// predict is, not the near-zero errors of predicting its own data. All
+// trips are checked first; on an error nothing is learned (check_trip's
+// codes; `failed`, when given, receives the trip's index).
 status_result learn_trips(eta_model& model, std::span<const completed_trip> trips,
                           std::size_t* failed = nullptr);
 

@@ -117,8 +117,8 @@ class redis_stream_consumer {
     std::chrono::steady_clock::time_point since;
   };
   // How many of the partitions listed in `copies` ("2,5") this consumer
-  // reads (1 when the list does not parse or does not name `partition`).
-  // 0 when `copies` does not parse.
+  // reads (1 when the list does not name `partition`); 0 when `copies` does
+  // not parse.
   std::size_t owned_copies(std::uint32_t partition, std::string_view copies) const;
   // The orders of some partitions (a position's scope).
   struct partition_scope final : order_scope {
