@@ -162,6 +162,19 @@ struct ours_by_reference : ours {
   }
 };
 
+// The same index moved by rider_handle: the host keeps each rider's handle
+// in its own per-rider state (as the tracker does) and hands it back instead
+// of the id, as the peers are handed their dense rider number.
+struct ours_by_handle : ours {
+  std::vector<xiaoxiang::rider_handle> handles;
+  explicit ours_by_handle(const fleet& f) : ours(f) {
+    for (const auto& id : f.ids) handles.push_back(*index.handle_of(id));
+  }
+  void move(const fleet&, std::uint32_t i, geo_point, geo_point to) {
+    benchmark::DoNotOptimize(index.update(handles[i], to));
+  }
+};
+
 // Box of the 3 km circle in degrees, from the same ruler the metric uses.
 bbox circle_box(geo_point c) {
   const xiaoxiang::cheap_ruler ruler(c.lat);
@@ -373,6 +386,9 @@ void BM_RiderIndexMemory(benchmark::State& state) {
   BENCHMARK_TEMPLATE(BM, s2)->Name(#BM "_S2")->Arg(100000)
 
 XX_ALL(BM_RiderIndexMove);
+BENCHMARK_TEMPLATE(BM_RiderIndexMove, ours_by_handle)
+    ->Name("BM_RiderIndexMove_XiaoxiangByHandle")
+    ->Arg(100000);
 BENCHMARK(BM_RiderIndexMoveBatch64_Xiaoxiang)->Arg(100000);
 XX_ALL(BM_RiderIndexNearest);
 BENCHMARK_TEMPLATE(BM_RiderIndexNearestByDegrees, rtree_quadratic)

@@ -19,8 +19,10 @@ namespace xiaoxiang {
 // about ten times cheaper than the floating-point encoder. The tests check it
 // against point_to_geohash_int, borders, poles and antimeridian included.
 // A cell keeps its riders in one block: capacity fixed-point positions, then
-// capacity ids. Queries scan the dense positions and copy ids only for the
-// riders they return, from the same block: no pointer chasing per rider.
+// capacity slot numbers, then capacity ids. Queries scan the dense positions
+// and copy ids only for the riders they return, from the same block: no
+// pointer chasing per rider. The slot numbers let a cell that moves a rider
+// inside its block repoint that rider's place directly.
 struct rider_index::fixed_point {
   std::int32_t lon;  // 2^-23 degree
   std::int32_t lat;  // 2^-23 degree
@@ -31,9 +33,16 @@ struct rider_index::cell {
   std::uint32_t size = 0;
   std::uint32_t capacity = 0;
 
+  static constexpr std::size_t kBytesPerRider =
+      sizeof(fixed_point) + sizeof(std::uint32_t) + sizeof(rider_id);
+
   fixed_point* points() const noexcept { return reinterpret_cast<fixed_point*>(data.get()); }
+  std::uint32_t* slots() const noexcept {
+    return reinterpret_cast<std::uint32_t*>(data.get() + std::size_t{capacity} * sizeof(fixed_point));
+  }
   rider_id* ids() const noexcept {
-    return reinterpret_cast<rider_id*>(data.get() + std::size_t{capacity} * sizeof(fixed_point));
+    return reinterpret_cast<rider_id*>(data.get() + std::size_t{capacity} *
+                                                        (sizeof(fixed_point) + sizeof(std::uint32_t)));
   }
 };
 
@@ -43,9 +52,17 @@ struct rider_index::tile {
   std::uint32_t ty = 0;                           // row of the tile, cy >> 4
 };
 
-// Where a rider is: its bucket in the table, its cell and index there.
+// Where a rider is: its bucket in the table and its slot.
 struct rider_index::found {
   std::size_t bucket;
+  std::uint32_t slot;
+};
+
+// A slot: the rider's cell and index there; a free slot has cell kNone and
+// the next free slot (kNone: none) in place of the index. The slot's
+// generation lives apart (generations_), so that repointing a slot is a
+// store that does not wait for a load.
+struct rider_index::place {
   std::uint32_t cell;
   std::uint32_t pos;
 };
@@ -68,16 +85,18 @@ struct rider_index::query_box {
 namespace {
 
 constexpr std::uint32_t kNone = 0xFFFFFFFFu;
-constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+// Slots are numbered below rider_index_max_size = 2^24 - 1, so no bucket is
+// ~0 (slot 2^24 - 1 with tag 0xFF).
+constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
 constexpr std::size_t kNotFound = ~std::size_t{0};
+constexpr std::uint32_t kSlotMask = 0xFFFFFFu;
 
-std::uint64_t make_bucket(std::uint32_t global, std::uint32_t pos, std::uint64_t h) noexcept {
-  return (std::uint64_t{global} << 32) | (std::uint64_t{pos} << 8) | (h >> 56);
+std::uint32_t tag_of(std::uint64_t h) noexcept { return static_cast<std::uint32_t>(h >> 56); }
+std::uint32_t make_bucket(std::uint32_t slot, std::uint64_t h) noexcept {
+  return (slot << 8) | tag_of(h);
 }
-std::uint32_t bucket_cell(std::uint64_t b) noexcept { return static_cast<std::uint32_t>(b >> 32); }
-std::uint32_t bucket_pos(std::uint64_t b) noexcept {
-  return static_cast<std::uint32_t>(b >> 8) & 0xFFFFFFu;
-}
+std::uint32_t bucket_slot(std::uint32_t b) noexcept { return b >> 8; }
+
 constexpr std::int64_t kHalfTurn = std::int64_t{180} << 23;  // 180 degrees in fixed point
 constexpr std::int64_t kQuarterTurn = std::int64_t{90} << 23;
 // Relative and absolute slack added to every bound so that rounding can only
@@ -183,36 +202,38 @@ void rider_index::prefetch_cell(const cell& c, bool with_ids) noexcept {
   const std::byte* data = c.data.get();
   __builtin_prefetch(data);
   if (!with_ids) return;
-  const std::byte* ids = data + std::size_t{c.capacity} * sizeof(fixed_point);
+  const std::byte* ids = reinterpret_cast<const std::byte*>(c.ids());
   const std::byte* end = ids + std::size_t{c.size} * sizeof(rider_id);
   for (const std::byte* line = ids; line < end && line < ids + 4 * 64; line += 64)
     __builtin_prefetch(line);
 }
 
-// ---- rider id -> (cell, index) ------------------------------------------------
+// ---- rider id -> slot -> (cell, index) -------------------------------------
+
+const rider_id& rider_index::id_of(std::uint32_t slot) const noexcept {
+  const place& at = places_[slot];
+  return cell_at(at.cell).ids()[at.pos];
+}
 
 rider_index::found rider_index::find(const rider_id& rider, std::uint64_t h) const noexcept {
-  if (table_.empty()) return {kNotFound, 0, 0};
+  if (table_.empty()) return {kNotFound, 0};
   const std::size_t mask = table_.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint64_t b = table_[i];
-    if (b == kEmpty) return {kNotFound, 0, 0};
-    if ((b & 0xFF) == (h >> 56)) {
-      const cell& c = cell_at(bucket_cell(b));
-      if (c.ids()[bucket_pos(b)] == rider) return {i, bucket_cell(b), bucket_pos(b)};
-    }
+    const std::uint32_t b = table_[i];
+    if (b == kEmpty) return {kNotFound, 0};
+    if ((b & 0xFF) == tag_of(h) && id_of(bucket_slot(b)) == rider) return {i, bucket_slot(b)};
   }
 }
 
 void rider_index::table_reserve(std::size_t riders) {
   if (riders * 5 <= table_.size() * 4) return;  // load <= 0.8
-  std::vector<std::uint64_t> old(std::max<std::size_t>(16, table_.size() * 2), kEmpty);
+  std::vector<std::uint32_t> old(std::max<std::size_t>(16, table_.size() * 2), kEmpty);
   old.swap(table_);
-  for (const std::uint64_t b : old)
-    if (b != kEmpty) table_insert(b, hash_id(cell_at(bucket_cell(b)).ids()[bucket_pos(b)]));
+  for (const std::uint32_t b : old)
+    if (b != kEmpty) table_insert(b, hash_id(id_of(bucket_slot(b))));
 }
 
-void rider_index::table_insert(std::uint64_t bucket, std::uint64_t h) noexcept {
+void rider_index::table_insert(std::uint32_t bucket, std::uint64_t h) noexcept {
   const std::size_t mask = table_.size() - 1;
   std::size_t i = h & mask;
   while (table_[i] != kEmpty) i = (i + 1) & mask;
@@ -225,9 +246,9 @@ void rider_index::table_erase(std::size_t i) noexcept {
   std::size_t j = i;
   for (;;) {
     j = (j + 1) & mask;
-    const std::uint64_t b = table_[j];
+    const std::uint32_t b = table_[j];
     if (b == kEmpty) break;
-    const std::size_t home = hash_id(cell_at(bucket_cell(b)).ids()[bucket_pos(b)]) & mask;
+    const std::size_t home = hash_id(id_of(bucket_slot(b))) & mask;
     // The bucket at j may fill the hole at i unless its home lies
     // cyclically in (i, j].
     const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -239,18 +260,13 @@ void rider_index::table_erase(std::size_t i) noexcept {
   table_[i] = kEmpty;
 }
 
-// The rider now sits at (cell, pos): point its bucket there.
-void rider_index::table_repoint(const rider_id& rider, std::uint32_t global,
-                                std::uint32_t pos) noexcept {
-  const std::uint64_t h = hash_id(rider);
-  const std::size_t mask = table_.size() - 1;
-  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint64_t b = table_[i];
-    if ((b & 0xFF) == (h >> 56) && cell_at(bucket_cell(b)).ids()[bucket_pos(b)] == rider) {
-      table_[i] = make_bucket(global, pos, h);
-      return;
-    }
-  }
+// Room for one more slot, grown by a quarter (like the cells) rather than
+// doubled: the places are 8 bytes per rider and their slack counts.
+void rider_index::places_reserve() {
+  if (free_slot_ != kNone || places_.size() < places_.capacity()) return;
+  const std::size_t n = std::max<std::size_t>(16, places_.size() + places_.size() / 4);
+  places_.reserve(n);
+  generations_.reserve(n);
 }
 
 // ---- tiles and cells ------------------------------------------------------
@@ -303,36 +319,41 @@ void rider_index::cell_reserve(std::uint32_t global) {
   cell& c = cell_at(global);
   if (c.size < c.capacity) return;
   const std::uint32_t capacity = c.capacity < 4 ? c.capacity + 2 : c.capacity + c.capacity / 4;
-  constexpr std::size_t kPerRider = sizeof(fixed_point) + sizeof(rider_id);
-  auto data = std::make_unique_for_overwrite<std::byte[]>(std::size_t{capacity} * kPerRider);
+  cell grown;
+  grown.data = std::make_unique_for_overwrite<std::byte[]>(std::size_t{capacity} * cell::kBytesPerRider);
+  grown.capacity = capacity;
+  grown.size = c.size;
   if (c.size != 0) {
-    std::memcpy(data.get(), c.data.get(), c.size * sizeof(fixed_point));
-    std::memcpy(data.get() + std::size_t{capacity} * sizeof(fixed_point), c.ids(),
-                c.size * sizeof(rider_id));
+    std::memcpy(grown.points(), c.points(), c.size * sizeof(fixed_point));
+    std::memcpy(grown.slots(), c.slots(), c.size * sizeof(std::uint32_t));
+    std::memcpy(static_cast<void*>(grown.ids()), c.ids(), c.size * sizeof(rider_id));
   }
-  c.data = std::move(data);
-  c.capacity = capacity;
+  c = std::move(grown);
 }
 
 // Requires: cell_reserve(global) since the cell last grew.
-std::uint32_t rider_index::cell_push(std::uint32_t global, const rider_id& rider, std::int32_t lon,
+std::uint32_t rider_index::cell_push(std::uint32_t global, const rider_id& rider,
+                                     std::uint32_t slot, std::int32_t lon,
                                      std::int32_t lat) noexcept {
   cell& c = cell_at(global);
   assert(c.size < c.capacity);
   c.points()[c.size] = {lon, lat};
+  c.slots()[c.size] = slot;
   std::memcpy(static_cast<void*>(c.ids() + c.size), &rider, sizeof(rider_id));
   return c.size++;
 }
 
 // Removes the rider at pos by moving the last one into its place (and
-// repointing that one's bucket).
+// repointing that one's slot).
 void rider_index::cell_erase(std::uint32_t global, std::uint32_t pos) noexcept {
   cell& c = cell_at(global);
   --c.size;
   if (pos == c.size) return;
   c.points()[pos] = c.points()[c.size];
+  const std::uint32_t moved = c.slots()[c.size];
+  c.slots()[pos] = moved;
   std::memcpy(static_cast<void*>(c.ids() + pos), c.ids() + c.size, sizeof(rider_id));
-  table_repoint(c.ids()[pos], global, pos);
+  places_[moved].pos = pos;
 }
 
 // ---- updates ----------------------------------------------------------------
@@ -342,43 +363,85 @@ status_result rider_index::update(const rider_id& rider, geo_point p) {
 }
 
 std::size_t rider_index::update_many(std::span<const rider_update> batch) {
-  // A three-stage pipeline: report j asks for its table bucket and cell
-  // record, report j - 4 for its cell's block, report j - 8 is applied.
-  constexpr std::size_t kAhead = 8;
-  std::array<std::uint64_t, kAhead> hashes{};
+  // A four-stage pipeline, each stage a cache miss ahead of the next: report
+  // j asks for its table bucket and destination cell record, report j - 3
+  // for its slot's place and the cell's block, report j - 6 for the block of
+  // the cell it is in now, report j - 9 is applied.
+  constexpr std::size_t kStep = 3;
+  constexpr std::size_t kAhead = 3 * kStep;
+  std::array<std::uint64_t, kAhead + 1> hashes{};
   std::size_t applied = 0;
-  for (std::size_t j = 0; j < batch.size() + kAhead; ++j) {
-    // Apply first: report j's hash takes the place of report j - 8's.
+  const std::size_t n = batch.size();
+  for (std::size_t j = 0; j < n + kAhead; ++j) {
+    // Apply first: report j's hash takes the place of report j - 10's.
     if (j >= kAhead) {
       const rider_update& u = batch[j - kAhead];
-      applied += update_hashed(u.rider, u.position, hashes[(j - kAhead) % kAhead]).ok();
+      applied += update_hashed(u.rider, u.position, hashes[(j - kAhead) % hashes.size()]).ok();
     }
-    if (j >= kAhead / 2 && j - kAhead / 2 < batch.size())
-      prefetch_update(batch[j - kAhead / 2], hashes[(j - kAhead / 2) % kAhead], true);
-    if (j < batch.size()) {
-      hashes[j % kAhead] = hash_id(batch[j].rider);
-      prefetch_update(batch[j], hashes[j % kAhead], false);
+    for (int stage = 2; stage >= 1; --stage) {
+      const std::size_t back = kStep * static_cast<std::size_t>(stage);
+      if (j >= back && j - back < n)
+        prefetch_update(batch[j - back], hashes[(j - back) % hashes.size()], stage);
+    }
+    if (j < n) {
+      hashes[j % hashes.size()] = hash_id(batch[j].rider);
+      prefetch_update(batch[j], hashes[j % hashes.size()], 0);
     }
   }
   return applied;
 }
 
+// Stage 0: the table bucket and the destination cell record; 1: the
+// destination block and the slot's place (from the bucket, if its tag
+// matches); 2: the block of the rider's present cell (from the place).
 void rider_index::prefetch_update(const rider_update& u, std::uint64_t h,
-                                  bool block) const noexcept {
+                                  int stage) const noexcept {
   if (table_.empty() || !is_valid_point(u.position)) return;
+  const std::uint32_t b = table_[h & (table_.size() - 1)];
+  const bool tagged = b != kEmpty && (b & 0xFF) == tag_of(h);
+  if (stage == 2) {
+    if (tagged) prefetch_cell(cell_at(places_[bucket_slot(b)].cell));
+    return;
+  }
   const std::int32_t lon = to_fixed(u.position.lon);
   const std::int32_t lat = to_fixed(u.position.lat);
   const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
   const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
   const std::uint32_t t = find_tile(cx >> kTileShift, cy >> kTileShift);
-  if (t == kNone) return;
-  const cell& c = tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1))];
-  if (block) {
-    prefetch_cell(c);
+  const cell* c = t == kNone ? nullptr
+                             : &tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) |
+                                                 (cx & (kTileSide - 1))];
+  if (stage == 1) {
+    if (c) prefetch_cell(*c);
+    if (tagged) __builtin_prefetch(&places_[bucket_slot(b)]);
   } else {
     __builtin_prefetch(&table_[h & (table_.size() - 1)]);
-    __builtin_prefetch(&c);
+    if (c) __builtin_prefetch(c);
   }
+}
+
+// Moves the rider in slot to (lon, lat), in cell (cx, cy) of tile t_new
+// (kNone: not created yet).
+void rider_index::move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat,
+                            std::uint32_t cx, std::uint32_t cy, std::uint32_t t_new) {
+  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
+  const place at = places_[slot];
+  if (t_new != kNone && at.cell == ((t_new << 8) | local)) {
+    // The common move of a few tens of metres: same cell, rewrite in place.
+    tiles_[t_new]->cells[local].points()[at.pos] = {lon, lat};
+    return;
+  }
+  // The rider's id comes along from its present block: ask for it first.
+  const rider_id& id = cell_at(at.cell).ids()[at.pos];
+  __builtin_prefetch(&id);
+  // Everything that may allocate happens before the index changes.
+  if (t_new == kNone) t_new = find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
+  const std::uint32_t global = (t_new << 8) | local;
+  cell_reserve(global);
+  const std::uint32_t pos = cell_push(global, id, slot, lon, lat);
+  places_[slot].cell = global;
+  places_[slot].pos = pos;
+  cell_erase(at.cell, at.pos);
 }
 
 status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std::uint64_t h) {
@@ -390,24 +453,13 @@ status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std
   const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
   const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
   // A rider reporting every 15 s is most likely still in the cell of its new
-  // position: fetch that cell's block while the table is probed, so the two
+  // position: fetch that cell's block while the table is probed, so the
   // cache misses of a move overlap instead of following each other.
-  std::uint32_t t_new = find_tile(cx >> kTileShift, cy >> kTileShift);
+  const std::uint32_t t_new = find_tile(cx >> kTileShift, cy >> kTileShift);
   if (t_new != kNone) prefetch_cell(tiles_[t_new]->cells[local]);
   const found f = find(rider, h);
   if (f.bucket != kNotFound) {
-    if (f.cell == ((t_new << 8) | local) && t_new != kNone) {
-      // The common move of a few tens of metres: same cell, rewrite in place.
-      tiles_[t_new]->cells[local].points()[f.pos] = {lon, lat};
-      return {};
-    }
-    // Everything that may allocate happens before the index changes.
-    if (t_new == kNone) t_new = find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
-    const std::uint32_t global = (t_new << 8) | local;
-    cell_reserve(global);
-    const std::uint32_t pos = cell_push(global, rider, lon, lat);
-    table_[f.bucket] = make_bucket(global, pos, h);
-    cell_erase(f.cell, f.pos);
+    move_slot(f.slot, lon, lat, cx, cy, t_new);
     return {};
   }
   if (size_ >= rider_index_max_size)
@@ -415,17 +467,59 @@ status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std
   const std::uint32_t global = (find_or_add_tile(cx >> kTileShift, cy >> kTileShift) << 8) | local;
   cell_reserve(global);
   table_reserve(size_ + 1);
-  const std::uint32_t pos = cell_push(global, rider, lon, lat);
-  table_insert(make_bucket(global, pos, h), h);
+  places_reserve();
+  std::uint32_t slot;
+  if (free_slot_ != kNone) {
+    slot = free_slot_;
+    free_slot_ = places_[slot].pos;
+  } else {
+    slot = static_cast<std::uint32_t>(places_.size());
+    places_.push_back({});
+    generations_.push_back(0);
+  }
+  const std::uint32_t pos = cell_push(global, rider, slot, lon, lat);
+  places_[slot] = {global, pos};
+  table_insert(make_bucket(slot, h), h);
   ++size_;
   return {};
+}
+
+status_result rider_index::update(rider_handle rider, geo_point p) {
+  const std::uint32_t slot = rider.value & kSlotMask;
+  if (slot >= places_.size() || places_[slot].cell == kNone ||
+      generations_[slot] != rider.value >> 24)
+    return {errc::unknown_rider, "riderId"};
+  if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
+  const std::int32_t lon = to_fixed(p.lon);
+  const std::int32_t lat = to_fixed(p.lat);
+  const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
+  const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
+  const std::uint32_t t = find_tile(cx >> kTileShift, cy >> kTileShift);
+  // The destination block, while the slot's place is read: a move that
+  // leaves its cell writes there.
+  if (t != kNone)
+    __builtin_prefetch(
+        tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1))].data.get());
+  move_slot(slot, lon, lat, cx, cy, t);
+  return {};
+}
+
+result<rider_handle> rider_index::handle_of(const rider_id& rider) const {
+  const found f = find(rider, hash_id(rider));
+  if (f.bucket == kNotFound) return {errc::unknown_rider, "riderId"};
+  return rider_handle{(std::uint32_t{generations_[f.slot]} << 24) | f.slot};
 }
 
 status_result rider_index::remove(const rider_id& rider) {
   const found f = find(rider, hash_id(rider));
   if (f.bucket == kNotFound) return {errc::unknown_rider, "riderId"};
+  const place at = places_[f.slot];
   table_erase(f.bucket);
-  cell_erase(f.cell, f.pos);
+  cell_erase(at.cell, at.pos);
+  // The generation moves on, so that handles of the removed rider are refused.
+  places_[f.slot] = {kNone, free_slot_};
+  ++generations_[f.slot];
+  free_slot_ = f.slot;
   --size_;
   return {};
 }
@@ -433,7 +527,8 @@ status_result rider_index::remove(const rider_id& rider) {
 result<geo_point> rider_index::position(const rider_id& rider) const {
   const found f = find(rider, hash_id(rider));
   if (f.bucket == kNotFound) return {errc::unknown_rider, "riderId"};
-  const fixed_point& q = cell_at(f.cell).points()[f.pos];
+  const place& at = places_[f.slot];
+  const fixed_point& q = cell_at(at.cell).points()[at.pos];
   return geo_point{from_fixed(q.lon), from_fixed(q.lat)};
 }
 
@@ -445,15 +540,23 @@ void rider_index::clear() noexcept {
   for (auto& t : tiles_)
     for (cell& c : t->cells) c.size = 0;
   std::fill(table_.begin(), table_.end(), kEmpty);
+  // Every slot is freed and its generation moved on.
+  free_slot_ = kNone;
+  for (std::size_t i = places_.size(); i-- > 0;) {
+    places_[i] = {kNone, free_slot_};
+    ++generations_[i];
+    free_slot_ = static_cast<std::uint32_t>(i);
+  }
   size_ = 0;
 }
 
 std::size_t rider_index::memory_bytes() const noexcept {
   std::size_t bytes = sizeof(*this);
   bytes += table_.capacity() * sizeof(table_[0]);
+  bytes += places_.capacity() * sizeof(place) + generations_.capacity();
   bytes += tiles_.capacity() * sizeof(tiles_[0]) + tiles_.size() * sizeof(tile);
   for (const auto& t : tiles_)
-    for (const cell& c : t->cells) bytes += c.capacity * (sizeof(fixed_point) + sizeof(rider_id));
+    for (const cell& c : t->cells) bytes += c.capacity * cell::kBytesPerRider;
   bytes += tile_keys_.capacity() * sizeof(tile_keys_[0]);
   bytes += tile_values_.capacity() * sizeof(tile_values_[0]);
   return bytes;

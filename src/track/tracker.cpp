@@ -311,6 +311,7 @@ struct rider_slot {
   bool has_last_drop = false;
   position_fix live;             // newest applied fix
   bool has_live = false;
+  rider_handle in_index;         // its place in the partition's rider_index, once it has one
   fix_memory memory;
 };
 
@@ -406,6 +407,16 @@ struct alignas(64) rider_partition {
     return slot;
   }
   rider_index index;
+  // Moves the rider in the index: by its handle (no id lookup) once it has
+  // one; the handle is taken on its first position and dropped on removal.
+  void place_in_index(rider_slot& slot, geo_point p) {
+    if (slot.in_index.valid()) {
+      (void)index.update(slot.in_index, p);
+      return;
+    }
+    if (!index.update(slot.id, p).ok()) return;
+    if (const auto h = index.handle_of(slot.id); h.ok()) slot.in_index = *h;
+  }
   std::vector<position_fix> batch;  // scratch for sorting a batch
   std::vector<std::uint8_t> batch_ok;
   counters count;
@@ -1062,7 +1073,7 @@ ingest_result tracker::impl::position(const event& e, const order_scope* scope) 
   if (newest) {
     rider.live = fix;
     rider.has_live = true;
-    (void)rp.index.update(e.rider, fix.point);
+    rp.place_in_index(rider, fix.point);
     if (pub) pub->publish_rider(e.rider, fix);
   }
   rp.count.add(rp.count.positions);
@@ -1134,7 +1145,7 @@ ingest_result tracker::impl::batch(const event& e, const order_scope* scope) {
   if (!rider.has_live || newest.time > rider.live.time) {
     rider.live = newest;
     rider.has_live = true;
-    (void)rp.index.update(e.rider, newest.point);
+    rp.place_in_index(rider, newest.point);
     if (pub) pub->publish_rider(e.rider, newest);
   }
   rp.count.add(rp.count.positions, kept);
@@ -1288,6 +1299,7 @@ status_result tracker::remove_rider(const rider_id& rider) {
   rider_slot* slot = rp.riders.find(rider);
   if (!slot) return {errc::unknown_rider, "riderId"};
   slot->has_live = false;
+  slot->in_index = {};
   if (slot->orders.empty()) rp.riders.erase(*slot);
   return rp.index.remove(rider);
 }

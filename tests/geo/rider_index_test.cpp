@@ -99,6 +99,9 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
 
   std::vector<nearby_rider> got;
   std::vector<nearby_rider_ref> got_refs;
+  // Each rider's handle, which must stay the same from its first update to
+  // its removal however it moves, and be refused after.
+  std::map<rider_id, rider_handle> handles;
   int queries = 0;
   for (int step = 0; step < g.riders * 5; ++step) {
     const double op = u01(rng);
@@ -111,7 +114,18 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
         // A move of a few tens of metres, as riders report every 15 s.
         p = {wrap_lon(old->lon + (u01(rng) - 0.5) * 1e-3), std::clamp(old->lat + (u01(rng) - 0.5) * 1e-3, -90.0, 90.0)};
       }
-      ASSERT_TRUE(index.update(r, p).ok());
+      const auto known = handles.find(r);
+      if (known != handles.end() && u01(rng) < 0.5) {
+        ASSERT_TRUE(index.update(known->second, p).ok());
+      } else {
+        ASSERT_TRUE(index.update(r, p).ok());
+      }
+      const auto h = index.handle_of(r);
+      ASSERT_TRUE(h.ok());
+      if (known != handles.end()) {
+        ASSERT_EQ(*h, known->second);
+      }
+      handles[r] = *h;
       ref.update(r, p);
     } else if (op < 0.7) {
       const bool known = ref.remove(r);
@@ -120,6 +134,12 @@ void run_against_oracle(const region& g, std::uint64_t seed) {
       if (!known) {
         EXPECT_EQ(st.code, errc::unknown_rider);
         EXPECT_STREQ(st.field, "riderId");
+      } else {
+        const rider_handle old = handles[r];
+        handles.erase(r);
+        const status_result stale = index.update(old, random_point());
+        EXPECT_EQ(stale.code, errc::unknown_rider);
+        EXPECT_STREQ(stale.field, "riderId");
       }
     } else {
       ++queries;
@@ -293,6 +313,87 @@ TEST(RiderIndex, UpdateMoveRemoveAndClear) {
   EXPECT_EQ(index.size(), 1u);
   rider_index moved = std::move(index);
   EXPECT_TRUE(moved.contains(rid("r2")));
+}
+
+TEST(RiderIndex, StoredPositionRoundsToTheNearestUnitHalvesAwayFromZero) {
+  // The index rounds without libm; it must agree with llround(deg * 2^23)
+  // everywhere, halves (ties) and the ends of the range included.
+  const double unit = std::ldexp(1.0, -23);
+  auto want = [&](double deg) { return static_cast<double>(std::llround(deg * 8388608.0)) * unit; };
+  std::vector<double> degs = {0.0, -0.0, 180.0, -180.0, 90.0, -90.0, unit / 2, -unit / 2,
+                              unit * 2.5, -unit * 2.5, 116.4 + unit / 2, -116.4 - unit / 2,
+                              std::nextafter(unit / 2, 0.0), std::nextafter(-unit / 2, 0.0),
+                              std::nextafter(180.0, 0.0), 179.99999994039536};
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<double> any(-180.0, 180.0);
+  for (int i = 0; i < 100000; ++i) degs.push_back(any(rng));
+  for (int i = 0; i < 1000; ++i)  // exact halves of a unit
+    degs.push_back((static_cast<double>(static_cast<std::int64_t>(rng() % 3000000000u) - 1500000000) + 0.5) * unit);
+  for (const double lon : degs) {
+    const double lat = std::clamp(lon / 2, -90.0, 90.0);
+    const geo_point got = rider_index::stored_position({lon, lat});
+    ASSERT_EQ(got.lon, want(lon)) << std::hexfloat << lon;
+    ASSERT_EQ(got.lat, want(lat)) << std::hexfloat << lat;
+  }
+}
+
+TEST(RiderIndex, HandlesMoveTheirRiderAndAreRefusedOnceRemoved) {
+  rider_index index;
+  ASSERT_TRUE(index.update(rid("r1"), {116.40, 39.90}).ok());
+  ASSERT_TRUE(index.update(rid("r2"), {116.41, 39.91}).ok());
+  const rider_handle h1 = *index.handle_of(rid("r1"));
+  const rider_handle h2 = *index.handle_of(rid("r2"));
+  EXPECT_TRUE(h1.valid());
+  EXPECT_NE(h1, h2);
+  // Within a cell, across cells and tiles; the handle stays the rider's.
+  ASSERT_TRUE(index.update(h1, {116.40001, 39.90001}).ok());
+  EXPECT_EQ(*index.position(rid("r1")), rider_index::stored_position({116.40001, 39.90001}));
+  ASSERT_TRUE(index.update(h1, {116.55, 40.05}).ok());
+  EXPECT_EQ(*index.position(rid("r1")), rider_index::stored_position({116.55, 40.05}));
+  EXPECT_EQ(*index.handle_of(rid("r1")), h1);
+  EXPECT_EQ(*index.position(rid("r2")), rider_index::stored_position({116.41, 39.91}));
+  // r2 moves into r1's cell and r1 leaves it again: the cell moves r2
+  // inside its block, and r2's handle follows.
+  ASSERT_TRUE(index.update(h2, {116.55001, 40.05001}).ok());
+  ASSERT_TRUE(index.update(h1, {116.30, 39.85}).ok());
+  ASSERT_TRUE(index.update(h2, {116.55002, 40.05002}).ok());
+  EXPECT_EQ(*index.position(rid("r2")), rider_index::stored_position({116.55002, 40.05002}));
+  std::vector<nearby_rider> out;
+  ASSERT_TRUE(index.within({116.55, 40.05}, 50, out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rider, rid("r2"));
+
+  // Removed: the handle is refused, even once its slot is taken again.
+  ASSERT_TRUE(index.remove(rid("r1")).ok());
+  auto refused = [](const status_result& st) {
+    EXPECT_EQ(st.code, errc::unknown_rider);
+    EXPECT_STREQ(st.field, "riderId");
+  };
+  refused(index.update(h1, {116.40, 39.90}));
+  ASSERT_TRUE(index.update(rid("r3"), {116.42, 39.92}).ok());
+  const rider_handle h3 = *index.handle_of(rid("r3"));
+  EXPECT_NE(h3, h1);
+  refused(index.update(h1, {116.40, 39.90}));
+  EXPECT_EQ(*index.position(rid("r3")), rider_index::stored_position({116.42, 39.92}));
+  EXPECT_EQ(index.size(), 2u);
+  // Never issued, and out of range.
+  refused(index.update(rider_handle{}, {116.40, 39.90}));
+  refused(index.update(rider_handle{12345}, {116.40, 39.90}));
+  // A bad point through a good handle: the index is unchanged.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(index.update(h3, {nan, 39.9}).code, errc::invalid_longitude);
+  EXPECT_STREQ(index.update(h3, {116.4, 95.0}).field, "lat");
+  EXPECT_EQ(*index.position(rid("r3")), rider_index::stored_position({116.42, 39.92}));
+  const auto nobody = index.handle_of(rid("nobody"));
+  EXPECT_EQ(nobody.error(), errc::unknown_rider);
+  EXPECT_STREQ(nobody.field(), "riderId");
+  // clear() retires every handle.
+  index.clear();
+  refused(index.update(h2, {116.40, 39.90}));
+  refused(index.update(h3, {116.40, 39.90}));
+  ASSERT_TRUE(index.update(rid("r2"), {116.41, 39.91}).ok());
+  EXPECT_NE(*index.handle_of(rid("r2")), h2);
+  EXPECT_EQ(index.size(), 1u);
 }
 
 TEST(RiderIndex, ErrorPathsNameTheirField) {

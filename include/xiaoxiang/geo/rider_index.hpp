@@ -68,6 +68,20 @@ struct rider_update {
   geo_point position;  // degrees
 };
 
+// A rider's place in one rider_index, for hosts that keep their own per-rider
+// state: update(handle, p) moves the rider without hashing and looking up its
+// id. Valid from the rider's first update until its remove() or clear(); a
+// handle used after that is recognised (errc::unknown_rider) unless its slot
+// has since been freed and reused 256 times. Handles of one index mean
+// nothing to another.
+struct rider_handle {
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+  std::uint32_t value = kNone;  // generation << 24 | slot
+
+  bool valid() const noexcept { return value != kNone; }
+  friend bool operator==(const rider_handle&, const rider_handle&) = default;
+};
+
 // Number of riders in one GeoHash cell, for heatmaps.
 struct cell_count {
   geohash_int cell;
@@ -92,6 +106,15 @@ class rider_index {
   // errc::invalid_longitude ("lon"), errc::invalid_latitude ("lat"); the index
   // is unchanged on error.
   status_result update(const rider_id& rider, geo_point p);
+
+  // update() of the rider the handle names (see rider_handle): the same
+  // move without the id lookup. errc::unknown_rider ("riderId") for a handle
+  // that names nobody (never issued, or its rider removed); point errors as
+  // update(). The index is unchanged on error.
+  status_result update(rider_handle rider, geo_point p);
+
+  // The handle of a rider in the index. errc::unknown_rider ("riderId").
+  result<rider_handle> handle_of(const rider_id& rider) const;
 
   // update() for each report in order, with the memory accesses of
   // consecutive reports overlapped (software prefetch), for hosts that
@@ -169,12 +192,20 @@ class rider_index {
   struct query_box;
   struct candidate;
   struct found;
+  struct place;
 
   // Fixed point: 2^23 units per degree, so +-180 degrees fit an int32.
   static constexpr double kUnitsPerDeg = 8388608.0;
   static constexpr double kDegPerUnit = 1.0 / kUnitsPerDeg;
+  // llround(deg * 2^23) without the call into libm (a tenth of a move's
+  // cost): the product is exact, |x| < 2^31, so truncation and the exact
+  // remainder decide the rounding, halves away from zero as llround does.
   static std::int32_t to_fixed(double deg) noexcept {
-    return static_cast<std::int32_t>(std::llround(deg * kUnitsPerDeg));
+    const double x = deg * kUnitsPerDeg;
+    auto i = static_cast<std::int64_t>(x);
+    const double rest = x - static_cast<double>(i);
+    i += (rest >= 0.5) - (rest <= -0.5);
+    return static_cast<std::int32_t>(i);
   }
   static double from_fixed(std::int32_t v) noexcept { return static_cast<double>(v) * kDegPerUnit; }
 
@@ -183,12 +214,15 @@ class rider_index {
   static constexpr std::uint32_t kTileSide = 1u << kTileShift;
 
   status_result update_hashed(const rider_id& rider, geo_point p, std::uint64_t h);
-  void prefetch_update(const rider_update& u, std::uint64_t h, bool block) const noexcept;
+  void move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat, std::uint32_t cx,
+                 std::uint32_t cy, std::uint32_t t_new);
+  void prefetch_update(const rider_update& u, std::uint64_t h, int stage) const noexcept;
   found find(const rider_id& rider, std::uint64_t h) const noexcept;
+  const rider_id& id_of(std::uint32_t slot) const noexcept;
   void table_reserve(std::size_t riders);
-  void table_insert(std::uint64_t bucket, std::uint64_t h) noexcept;
+  void table_insert(std::uint32_t bucket, std::uint64_t h) noexcept;
   void table_erase(std::size_t at) noexcept;
-  void table_repoint(const rider_id& rider, std::uint32_t global, std::uint32_t pos) noexcept;
+  void places_reserve();
 
   std::uint32_t find_tile(std::uint32_t tx, std::uint32_t ty) const noexcept;
   std::uint32_t find_or_add_tile(std::uint32_t tx, std::uint32_t ty);
@@ -197,8 +231,8 @@ class rider_index {
   const cell& cell_at(std::uint32_t global) const noexcept;
   void cell_reserve(std::uint32_t global);
   static void prefetch_cell(const cell& c, bool with_ids = true) noexcept;
-  std::uint32_t cell_push(std::uint32_t global, const rider_id& rider, std::int32_t lon,
-                          std::int32_t lat) noexcept;
+  std::uint32_t cell_push(std::uint32_t global, const rider_id& rider, std::uint32_t slot,
+                          std::int32_t lon, std::int32_t lat) noexcept;
   void cell_erase(std::uint32_t global, std::uint32_t pos) noexcept;
 
   status_result check_query(geo_point center, double radius_m) const noexcept;
@@ -216,11 +250,17 @@ class rider_index {
   int lat_bits_ = 16;
   std::size_t size_ = 0;
 
-  // Rider id -> (cell, index in the cell). Open addressing, linear probing,
-  // backward-shift deletion. A bucket is cell << 32 | index << 8 | an 8-bit
-  // tag of the id's hash, ~0 when empty: the tag spares a probe from reading
-  // an id that is not the one sought.
-  std::vector<std::uint64_t> table_;
+  // Rider id -> slot. Open addressing, linear probing, backward-shift
+  // deletion. A bucket is slot << 8 | an 8-bit tag of the id's hash, ~0 when
+  // empty: the tag spares a probe from reading an id that is not the one
+  // sought. Moves never touch the table: a slot keeps its number for life.
+  std::vector<std::uint32_t> table_;
+
+  // Slot -> where the rider is (cell, index in the cell), or the next free
+  // slot. A rider_handle is a slot number and its generation.
+  std::vector<place> places_;
+  std::vector<std::uint8_t> generations_;  // per slot, bumped when it is freed
+  std::uint32_t free_slot_ = 0xFFFFFFFFu;
 
   std::vector<std::unique_ptr<tile>> tiles_;
   // Tile coordinates -> tile number; keys ~0 mean empty.
