@@ -133,7 +133,9 @@ std::uint64_t hash_id(const rider_id& r) noexcept {
   return mix(h);
 }
 
-std::uint64_t hash_tile(std::uint64_t key) noexcept { return mix(key); }
+// One multiplication (Fibonacci hashing): tile coordinates are small
+// consecutive integers, and the lookup is on every update's critical path.
+std::uint64_t hash_tile(std::uint64_t key) noexcept { return (key * 0x9E3779B97F4A7C15ULL) >> 32; }
 
 // Cells are interleaved as GeoHash does (shared with geohash.cpp).
 using detail::compact_bits;
@@ -271,45 +273,55 @@ void rider_index::places_reserve() {
 
 // ---- tiles and cells ------------------------------------------------------
 
-std::uint32_t rider_index::find_tile(std::uint32_t tx, std::uint32_t ty) const noexcept {
-  if (tile_keys_.empty()) return kNone;
+// The tile map's entry: key, tile and its number side by side, so that a
+// lookup reads one line before it goes to the tile.
+struct rider_index::tile_entry {
+  std::uint64_t key = kNoTileKey;  // row << 32 | column; kNoTileKey: empty
+  tile* ptr = nullptr;
+  std::uint32_t number = 0;
+};
+
+inline const rider_index::tile_entry* rider_index::find_tile_entry(std::uint32_t tx,
+                                                                   std::uint32_t ty) const noexcept {
+  if (tile_map_.empty()) return nullptr;
   const std::uint64_t key = (std::uint64_t{ty} << 32) | tx;
-  const std::size_t mask = tile_keys_.size() - 1;
+  const std::size_t mask = tile_map_.size() - 1;
   for (std::size_t i = hash_tile(key) & mask;; i = (i + 1) & mask) {
-    if (tile_keys_[i] == key) return tile_values_[i];
-    if (tile_keys_[i] == ~std::uint64_t{0}) return kNone;
+    const tile_entry& e = tile_map_[i];
+    if (e.key == key) return &e;
+    if (e.key == kNoTileKey) return nullptr;
   }
 }
 
+std::uint32_t rider_index::find_tile(std::uint32_t tx, std::uint32_t ty) const noexcept {
+  const tile_entry* e = find_tile_entry(tx, ty);
+  return e ? e->number : kNone;
+}
+
+void rider_index::tile_map_put(std::uint32_t number) noexcept {
+  const tile& t = *tiles_[number];
+  const std::uint64_t key = (std::uint64_t{t.ty} << 32) | t.tx;
+  const std::size_t mask = tile_map_.size() - 1;
+  std::size_t i = hash_tile(key) & mask;
+  while (tile_map_[i].key != kNoTileKey) i = (i + 1) & mask;
+  tile_map_[i] = {key, tiles_[number].get(), number};
+}
+
 void rider_index::tile_map_grow() {
-  const std::size_t n = std::max<std::size_t>(16, tile_keys_.size() * 2);
-  std::vector<std::uint64_t> keys(n, ~std::uint64_t{0});
-  std::vector<std::uint32_t> values(n, 0);
-  for (std::size_t t = 0; t < tiles_.size(); ++t) {
-    const std::uint64_t key = (std::uint64_t{tiles_[t]->ty} << 32) | tiles_[t]->tx;
-    std::size_t i = hash_tile(key) & (n - 1);
-    while (keys[i] != ~std::uint64_t{0}) i = (i + 1) & (n - 1);
-    keys[i] = key;
-    values[i] = static_cast<std::uint32_t>(t);
-  }
-  tile_keys_.swap(keys);
-  tile_values_.swap(values);
+  std::vector<tile_entry> grown(std::max<std::size_t>(16, tile_map_.size() * 2));
+  tile_map_.swap(grown);
+  for (std::size_t t = 0; t < tiles_.size(); ++t) tile_map_put(static_cast<std::uint32_t>(t));
 }
 
 std::uint32_t rider_index::find_or_add_tile(std::uint32_t tx, std::uint32_t ty) {
   if (const std::uint32_t t = find_tile(tx, ty); t != kNone) return t;
-  if ((tiles_.size() + 1) * 2 > tile_keys_.size()) tile_map_grow();
+  if ((tiles_.size() + 1) * 2 > tile_map_.size()) tile_map_grow();
   auto fresh = std::make_unique<tile>();
   fresh->tx = tx;
   fresh->ty = ty;
   tiles_.push_back(std::move(fresh));
   const auto t = static_cast<std::uint32_t>(tiles_.size() - 1);
-  const std::uint64_t key = (std::uint64_t{ty} << 32) | tx;
-  const std::size_t mask = tile_keys_.size() - 1;
-  std::size_t i = hash_tile(key) & mask;
-  while (tile_keys_[i] != ~std::uint64_t{0}) i = (i + 1) & mask;
-  tile_keys_[i] = key;
-  tile_values_[i] = t;
+  tile_map_put(t);
   return t;
 }
 
@@ -420,22 +432,33 @@ void rider_index::prefetch_update(const rider_update& u, std::uint64_t h,
   }
 }
 
-// Moves the rider in slot to (lon, lat), in cell (cx, cy) of tile t_new
-// (kNone: not created yet).
+// Moves the rider in slot to (lon, lat), in cell (cx, cy) of the tile
+// t_entry names (nullptr: not created yet).
 void rider_index::move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat,
-                            std::uint32_t cx, std::uint32_t cy, std::uint32_t t_new) {
+                            std::uint32_t cx, std::uint32_t cy, const tile_entry* t_entry) {
   const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
   const place at = places_[slot];
-  if (t_new != kNone && at.cell == ((t_new << 8) | local)) {
+  if (t_entry && at.cell == ((t_entry->number << 8) | local)) [[likely]] {
     // The common move of a few tens of metres: same cell, rewrite in place.
-    tiles_[t_new]->cells[local].points()[at.pos] = {lon, lat};
+    t_entry->ptr->cells[local].points()[at.pos] = {lon, lat};
     return;
   }
-  // The rider's id comes along from its present block: ask for it first.
+  move_across(slot, at, lon, lat, cx, cy, t_entry);
+}
+
+// Out of line: the hot same-cell path stays small.
+[[gnu::noinline]] void rider_index::move_across(std::uint32_t slot, place at, std::int32_t lon,
+                                                std::int32_t lat, std::uint32_t cx,
+                                                std::uint32_t cy, const tile_entry* t_entry) {
+  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
+  // The rider's id comes along from its present block, and the destination
+  // block is written: ask for both first.
   const rider_id& id = cell_at(at.cell).ids()[at.pos];
   __builtin_prefetch(&id);
+  if (t_entry) __builtin_prefetch(t_entry->ptr->cells[local].data.get());
   // Everything that may allocate happens before the index changes.
-  if (t_new == kNone) t_new = find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
+  const std::uint32_t t_new =
+      t_entry ? t_entry->number : find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
   const std::uint32_t global = (t_new << 8) | local;
   cell_reserve(global);
   const std::uint32_t pos = cell_push(global, id, slot, lon, lat);
@@ -455,8 +478,8 @@ status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std
   // A rider reporting every 15 s is most likely still in the cell of its new
   // position: fetch that cell's block while the table is probed, so the
   // cache misses of a move overlap instead of following each other.
-  const std::uint32_t t_new = find_tile(cx >> kTileShift, cy >> kTileShift);
-  if (t_new != kNone) prefetch_cell(tiles_[t_new]->cells[local]);
+  const tile_entry* t_new = find_tile_entry(cx >> kTileShift, cy >> kTileShift);
+  if (t_new) prefetch_cell(t_new->ptr->cells[local]);
   const found f = find(rider, h);
   if (f.bucket != kNotFound) {
     move_slot(f.slot, lon, lat, cx, cy, t_new);
@@ -485,22 +508,27 @@ status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std
 }
 
 status_result rider_index::update(rider_handle rider, geo_point p) {
+  // The slot's place and the destination cell are read side by side: two
+  // cache misses that overlap, and no id hashed or compared.
   const std::uint32_t slot = rider.value & kSlotMask;
-  if (slot >= places_.size() || places_[slot].cell == kNone ||
-      generations_[slot] != rider.value >> 24)
+  if (slot >= places_.size() || generations_[slot] != rider.value >> 24) [[unlikely]]
     return {errc::unknown_rider, "riderId"};
-  if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
+  const place at = places_[slot];
+  if (at.cell == kNone) [[unlikely]]
+    return {errc::unknown_rider, "riderId"};
+  if (const errc e = check_point(p); e != errc::ok) [[unlikely]]
+    return {e, point_field(e)};
   const std::int32_t lon = to_fixed(p.lon);
   const std::int32_t lat = to_fixed(p.lat);
   const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
   const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
-  const std::uint32_t t = find_tile(cx >> kTileShift, cy >> kTileShift);
-  // The destination block, while the slot's place is read: a move that
-  // leaves its cell writes there.
-  if (t != kNone)
-    __builtin_prefetch(
-        tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1))].data.get());
-  move_slot(slot, lon, lat, cx, cy, t);
+  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
+  const tile_entry* t = find_tile_entry(cx >> kTileShift, cy >> kTileShift);
+  if (t && at.cell == ((t->number << 8) | local)) [[likely]] {
+    t->ptr->cells[local].points()[at.pos] = {lon, lat};
+    return {};
+  }
+  move_across(slot, at, lon, lat, cx, cy, t);
   return {};
 }
 
@@ -557,8 +585,7 @@ std::size_t rider_index::memory_bytes() const noexcept {
   bytes += tiles_.capacity() * sizeof(tiles_[0]) + tiles_.size() * sizeof(tile);
   for (const auto& t : tiles_)
     for (const cell& c : t->cells) bytes += c.capacity * cell::kBytesPerRider;
-  bytes += tile_keys_.capacity() * sizeof(tile_keys_[0]);
-  bytes += tile_values_.capacity() * sizeof(tile_values_[0]);
+  bytes += tile_map_.capacity() * sizeof(tile_entry);
   return bytes;
 }
 

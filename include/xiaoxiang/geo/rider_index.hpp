@@ -193,6 +193,8 @@ class rider_index {
   struct candidate;
   struct found;
   struct place;
+  struct tile_entry;
+  static constexpr std::uint64_t kNoTileKey = ~std::uint64_t{0};
 
   // Fixed point: 2^23 units per degree, so +-180 degrees fit an int32.
   static constexpr double kUnitsPerDeg = 8388608.0;
@@ -215,7 +217,9 @@ class rider_index {
 
   status_result update_hashed(const rider_id& rider, geo_point p, std::uint64_t h);
   void move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat, std::uint32_t cx,
-                 std::uint32_t cy, std::uint32_t t_new);
+                 std::uint32_t cy, const tile_entry* t_entry);
+  void move_across(std::uint32_t slot, place at, std::int32_t lon, std::int32_t lat,
+                   std::uint32_t cx, std::uint32_t cy, const tile_entry* t_entry);
   void prefetch_update(const rider_update& u, std::uint64_t h, int stage) const noexcept;
   found find(const rider_id& rider, std::uint64_t h) const noexcept;
   const rider_id& id_of(std::uint32_t slot) const noexcept;
@@ -224,7 +228,9 @@ class rider_index {
   void table_erase(std::size_t at) noexcept;
   void places_reserve();
 
+  const tile_entry* find_tile_entry(std::uint32_t tx, std::uint32_t ty) const noexcept;
   std::uint32_t find_tile(std::uint32_t tx, std::uint32_t ty) const noexcept;
+  void tile_map_put(std::uint32_t number) noexcept;
   std::uint32_t find_or_add_tile(std::uint32_t tx, std::uint32_t ty);
   void tile_map_grow();
   cell& cell_at(std::uint32_t global) noexcept;
@@ -263,9 +269,9 @@ class rider_index {
   std::uint32_t free_slot_ = 0xFFFFFFFFu;
 
   std::vector<std::unique_ptr<tile>> tiles_;
-  // Tile coordinates -> tile number; keys ~0 mean empty.
-  std::vector<std::uint64_t> tile_keys_;
-  std::vector<std::uint32_t> tile_values_;
+  // Tile coordinates -> the tile and its number; open addressing, keys
+  // kNoTileKey mean empty.
+  std::vector<tile_entry> tile_map_;
 };
 
 }  // namespace xiaoxiang
