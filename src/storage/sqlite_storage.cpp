@@ -57,7 +57,6 @@ CREATE TABLE IF NOT EXISTS order_tracking(
 );
 CREATE UNIQUE INDEX IF NOT EXISTS order_tracking_order_version ON order_tracking(order_id, version);
 CREATE INDEX IF NOT EXISTS order_tracking_source_event ON order_tracking(source_event);
-CREATE INDEX IF NOT EXISTS order_tracking_order_time ON order_tracking(order_id, create_time, version);
 CREATE VIEW IF NOT EXISTS orders_display AS
   SELECT id, user_id, status,
          printf('%d.%02d', total_amount / 100, total_amount % 100) AS total_amount,
@@ -566,6 +565,11 @@ struct sqlite_storage::impl {
                         ", the newest this library knows; use a newer xiaoxiang");
       }
       exec(db, path, kSchema);
+      // Version 1 -> 2: the (order_id, create_time, version) index is gone.
+      // A trajectory is read through (order_id, version) and sorted by
+      // time, one order's records; the index cost every insert a random
+      // page (docs/benchmarks.md, storage).
+      if (version < 2) exec(db, path, "DROP INDEX IF EXISTS order_tracking_order_time");
       if (version < kSqliteSchemaVersion)
         exec(db, path,
              ("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion)).c_str());

@@ -76,15 +76,45 @@ TEST(SqliteStorage, RefusesANewerSchemaVersion) {
   temp_dir dir;
   const auto path = dir.file("future.sqlite");
   { sqlite_storage db(path); }
-  EXPECT_EQ(sql(path, "PRAGMA user_version"), std::vector<std::string>{"1"});
-  sql(path, "PRAGMA user_version = 2");
+  EXPECT_EQ(sql(path, "PRAGMA user_version"), std::vector<std::string>{"2"});
+  sql(path, "PRAGMA user_version = 3");
   try {
     sqlite_storage db(path);
     FAIL() << "a schema newer than the library must be refused";
   } catch (const error& e) {
     EXPECT_EQ(e.code(), errc::unsupported_schema_version);
-    EXPECT_NE(std::string(e.what()).find("schema version 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("schema version 3"), std::string::npos) << e.what();
   }
+}
+
+TEST(SqliteStorage, MigratesASchemaVersion1FileInPlace) {
+  // Version 1 had an (order_id, create_time, version) index; version 2 drops
+  // it and reads trajectories through (order_id, version), sorted by time.
+  temp_dir dir;
+  const auto path = dir.file("v1.sqlite");
+  {
+    sqlite_storage db(path);
+    // Device times out of version order, as an offline batch stores them.
+    db.commit({{make_order("o-1", "u-1", 3)},
+               {make_record("o-1", 1, 30, "ev-1"), make_record("o-1", 2, 10, "ev-2"),
+                make_record("o-1", 3, 20, "ev-3")}});
+  }
+  sql(path, "CREATE INDEX order_tracking_order_time ON order_tracking(order_id, create_time, version)");
+  sql(path, "PRAGMA user_version = 1");
+  {
+    sqlite_storage db(path);
+    const auto trajectory = db.trajectory(must_id("o-1"));
+    ASSERT_EQ(trajectory.size(), 3u);
+    EXPECT_EQ(trajectory[0].version, 2u);
+    EXPECT_EQ(trajectory[1].version, 3u);
+    EXPECT_EQ(trajectory[2].version, 1u);
+    EXPECT_TRUE(db.contains_event(must_id("ev-3")));
+    db.commit({{make_order("o-1", "u-1", 4)}, {make_record("o-1", 4, 40, "ev-4")}});
+  }
+  EXPECT_EQ(sql(path, "PRAGMA user_version"), std::vector<std::string>{"2"});
+  EXPECT_EQ(sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'order_tracking_order_time'"),
+            std::vector<std::string>{"0"});
+  EXPECT_EQ(sql(path, "SELECT count(*) FROM order_tracking"), std::vector<std::string>{"4"});
 }
 
 TEST(SqliteStorage, SchemaHasTheArticlesTablesAndTheIndexes) {
@@ -94,9 +124,31 @@ TEST(SqliteStorage, SchemaHasTheArticlesTablesAndTheIndexes) {
   const auto names = sql(path, "SELECT name FROM sqlite_master ORDER BY name");
   const std::set<std::string> have(names.begin(), names.end());
   for (const char* want : {"orders", "order_tracking", "order_tracking_order_version",
-                           "order_tracking_source_event", "order_tracking_order_time",
-                           "orders_user_time", "orders_display"})
+                           "order_tracking_source_event", "orders_user_time", "orders_display"})
     EXPECT_TRUE(have.count(want)) << want;
+  // Since schema version 2: a trajectory is read through (order_id, version).
+  EXPECT_FALSE(have.count("order_tracking_order_time"));
+  // Its query plan: a search of that index (then one order's rows sorted).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::string plan;
+  char* message = nullptr;
+  EXPECT_EQ(sqlite3_exec(
+                db,
+                "EXPLAIN QUERY PLAN SELECT * FROM order_tracking WHERE order_id = 'o' "
+                "ORDER BY create_time, version",
+                [](void* out, int columns, char** values, char**) {
+                  if (columns > 3 && values[3]) *static_cast<std::string*>(out) += std::string(values[3]) + "\n";
+                  return 0;
+                },
+                &plan, &message),
+            SQLITE_OK)
+      << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("SEARCH order_tracking USING INDEX order_tracking_order_version"),
+            std::string::npos)
+      << plan;
   EXPECT_EQ(sql(path, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(sql(path, "SELECT \"unique\" FROM pragma_index_list('order_tracking') "
                       "WHERE name = 'order_tracking_order_version'"),

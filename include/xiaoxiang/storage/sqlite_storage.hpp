@@ -43,7 +43,7 @@ struct sqlite_options {
 };
 
 // The schema version this library writes to PRAGMA user_version.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 class sqlite_storage final : public storage {
  public:
