@@ -67,6 +67,19 @@ struct rider_index::place {
   std::uint32_t pos;
 };
 
+// A position in fixed point with its grid cell: column, row, and the cell's
+// number inside its tile.
+struct rider_index::grid_spot {
+  std::int32_t lon;
+  std::int32_t lat;
+  std::uint32_t cx;
+  std::uint32_t cy;
+  std::uint32_t local;
+
+  std::uint32_t tx() const noexcept { return cx >> kTileShift; }
+  std::uint32_t ty() const noexcept { return cy >> kTileShift; }
+};
+
 // A rider a nearest query holds on to: its distance and where its id is.
 struct rider_index::candidate {
   double distance_m;
@@ -415,14 +428,9 @@ void rider_index::prefetch_update(const rider_update& u, std::uint64_t h,
     if (tagged) prefetch_cell(cell_at(places_[bucket_slot(b)].cell));
     return;
   }
-  const std::int32_t lon = to_fixed(u.position.lon);
-  const std::int32_t lat = to_fixed(u.position.lat);
-  const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
-  const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
-  const std::uint32_t t = find_tile(cx >> kTileShift, cy >> kTileShift);
-  const cell* c = t == kNone ? nullptr
-                             : &tiles_[t]->cells[((cy & (kTileSide - 1)) << kTileShift) |
-                                                 (cx & (kTileSide - 1))];
+  const grid_spot at = locate(u.position);
+  const tile_entry* t = find_tile_entry(at.tx(), at.ty());
+  const cell* c = t ? &t->ptr->cells[at.local] : nullptr;
   if (stage == 1) {
     if (c) prefetch_cell(*c);
     if (tagged) __builtin_prefetch(&places_[bucket_slot(b)]);
@@ -432,36 +440,41 @@ void rider_index::prefetch_update(const rider_update& u, std::uint64_t h,
   }
 }
 
-// Moves the rider in slot to (lon, lat), in cell (cx, cy) of the tile
-// t_entry names (nullptr: not created yet).
-void rider_index::move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat,
-                            std::uint32_t cx, std::uint32_t cy, const tile_entry* t_entry) {
-  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
-  const place at = places_[slot];
-  if (t_entry && at.cell == ((t_entry->number << 8) | local)) [[likely]] {
+inline rider_index::grid_spot rider_index::locate(geo_point p) const noexcept {
+  grid_spot g;
+  g.lon = to_fixed(p.lon);
+  g.lat = to_fixed(p.lat);
+  g.cx = static_cast<std::uint32_t>(column(g.lon, lon_bits_));
+  g.cy = static_cast<std::uint32_t>(row(g.lat, lat_bits_));
+  g.local = ((g.cy & (kTileSide - 1)) << kTileShift) | (g.cx & (kTileSide - 1));
+  return g;
+}
+
+// Moves the rider in slot (now at `at`) to `to`, in the tile t_entry names
+// (nullptr: not created yet).
+inline void rider_index::move_slot(std::uint32_t slot, place at, const grid_spot& to,
+                                   const tile_entry* t_entry) {
+  if (t_entry && at.cell == ((t_entry->number << 8) | to.local)) [[likely]] {
     // The common move of a few tens of metres: same cell, rewrite in place.
-    t_entry->ptr->cells[local].points()[at.pos] = {lon, lat};
+    t_entry->ptr->cells[to.local].points()[at.pos] = {to.lon, to.lat};
     return;
   }
-  move_across(slot, at, lon, lat, cx, cy, t_entry);
+  move_across(slot, at, to, t_entry);
 }
 
 // Out of line: the hot same-cell path stays small.
-[[gnu::noinline]] void rider_index::move_across(std::uint32_t slot, place at, std::int32_t lon,
-                                                std::int32_t lat, std::uint32_t cx,
-                                                std::uint32_t cy, const tile_entry* t_entry) {
-  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
+[[gnu::noinline]] void rider_index::move_across(std::uint32_t slot, place at, const grid_spot& to,
+                                                const tile_entry* t_entry) {
   // The rider's id comes along from its present block, and the destination
   // block is written: ask for both first.
   const rider_id& id = cell_at(at.cell).ids()[at.pos];
   __builtin_prefetch(&id);
-  if (t_entry) __builtin_prefetch(t_entry->ptr->cells[local].data.get());
+  if (t_entry) __builtin_prefetch(t_entry->ptr->cells[to.local].data.get());
   // Everything that may allocate happens before the index changes.
-  const std::uint32_t t_new =
-      t_entry ? t_entry->number : find_or_add_tile(cx >> kTileShift, cy >> kTileShift);
-  const std::uint32_t global = (t_new << 8) | local;
+  const std::uint32_t t_new = t_entry ? t_entry->number : find_or_add_tile(to.tx(), to.ty());
+  const std::uint32_t global = (t_new << 8) | to.local;
   cell_reserve(global);
-  const std::uint32_t pos = cell_push(global, id, slot, lon, lat);
+  const std::uint32_t pos = cell_push(global, id, slot, to.lon, to.lat);
   places_[slot].cell = global;
   places_[slot].pos = pos;
   cell_erase(at.cell, at.pos);
@@ -470,24 +483,20 @@ void rider_index::move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t l
 status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std::uint64_t h) {
   if (rider.empty()) return {errc::empty_id, "riderId"};
   if (const errc e = check_point(p); e != errc::ok) return {e, point_field(e)};
-  const std::int32_t lon = to_fixed(p.lon);
-  const std::int32_t lat = to_fixed(p.lat);
-  const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
-  const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
-  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
+  const grid_spot to = locate(p);
   // A rider reporting every 15 s is most likely still in the cell of its new
   // position: fetch that cell's block while the table is probed, so the
   // cache misses of a move overlap instead of following each other.
-  const tile_entry* t_new = find_tile_entry(cx >> kTileShift, cy >> kTileShift);
-  if (t_new) prefetch_cell(t_new->ptr->cells[local]);
+  const tile_entry* t_new = find_tile_entry(to.tx(), to.ty());
+  if (t_new) prefetch_cell(t_new->ptr->cells[to.local]);
   const found f = find(rider, h);
   if (f.bucket != kNotFound) {
-    move_slot(f.slot, lon, lat, cx, cy, t_new);
+    move_slot(f.slot, places_[f.slot], to, t_new);
     return {};
   }
   if (size_ >= rider_index_max_size)
     throw std::length_error("rider_index: more than 2^24 - 1 riders");
-  const std::uint32_t global = (find_or_add_tile(cx >> kTileShift, cy >> kTileShift) << 8) | local;
+  const std::uint32_t global = (find_or_add_tile(to.tx(), to.ty()) << 8) | to.local;
   cell_reserve(global);
   table_reserve(size_ + 1);
   places_reserve();
@@ -500,7 +509,7 @@ status_result rider_index::update_hashed(const rider_id& rider, geo_point p, std
     places_.push_back({});
     generations_.push_back(0);
   }
-  const std::uint32_t pos = cell_push(global, rider, slot, lon, lat);
+  const std::uint32_t pos = cell_push(global, rider, slot, to.lon, to.lat);
   places_[slot] = {global, pos};
   table_insert(make_bucket(slot, h), h);
   ++size_;
@@ -518,17 +527,8 @@ status_result rider_index::update(rider_handle rider, geo_point p) {
     return {errc::unknown_rider, "riderId"};
   if (const errc e = check_point(p); e != errc::ok) [[unlikely]]
     return {e, point_field(e)};
-  const std::int32_t lon = to_fixed(p.lon);
-  const std::int32_t lat = to_fixed(p.lat);
-  const auto cx = static_cast<std::uint32_t>(column(lon, lon_bits_));
-  const auto cy = static_cast<std::uint32_t>(row(lat, lat_bits_));
-  const std::uint32_t local = ((cy & (kTileSide - 1)) << kTileShift) | (cx & (kTileSide - 1));
-  const tile_entry* t = find_tile_entry(cx >> kTileShift, cy >> kTileShift);
-  if (t && at.cell == ((t->number << 8) | local)) [[likely]] {
-    t->ptr->cells[local].points()[at.pos] = {lon, lat};
-    return {};
-  }
-  move_across(slot, at, lon, lat, cx, cy, t);
+  const grid_spot to = locate(p);
+  move_slot(slot, at, to, find_tile_entry(to.tx(), to.ty()));
   return {};
 }
 

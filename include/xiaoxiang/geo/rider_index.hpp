@@ -194,6 +194,7 @@ class rider_index {
   struct found;
   struct place;
   struct tile_entry;
+  struct grid_spot;
   static constexpr std::uint64_t kNoTileKey = ~std::uint64_t{0};
 
   // Fixed point: 2^23 units per degree, so +-180 degrees fit an int32.
@@ -216,10 +217,9 @@ class rider_index {
   static constexpr std::uint32_t kTileSide = 1u << kTileShift;
 
   status_result update_hashed(const rider_id& rider, geo_point p, std::uint64_t h);
-  void move_slot(std::uint32_t slot, std::int32_t lon, std::int32_t lat, std::uint32_t cx,
-                 std::uint32_t cy, const tile_entry* t_entry);
-  void move_across(std::uint32_t slot, place at, std::int32_t lon, std::int32_t lat,
-                   std::uint32_t cx, std::uint32_t cy, const tile_entry* t_entry);
+  grid_spot locate(geo_point p) const noexcept;
+  void move_slot(std::uint32_t slot, place at, const grid_spot& to, const tile_entry* t_entry);
+  void move_across(std::uint32_t slot, place at, const grid_spot& to, const tile_entry* t_entry);
   void prefetch_update(const rider_update& u, std::uint64_t h, int stage) const noexcept;
   found find(const rider_id& rider, std::uint64_t h) const noexcept;
   const rider_id& id_of(std::uint32_t slot) const noexcept;
