@@ -409,11 +409,10 @@ struct alignas(64) rider_partition {
   rider_index index;
   // Moves the rider in the index: by its handle (no id lookup) once it has
   // one; the handle is taken on its first position and dropped on removal.
+  // A handle the index refuses falls back to the id and is taken anew.
   void place_in_index(rider_slot& slot, geo_point p) {
-    if (slot.in_index.valid()) {
-      (void)index.update(slot.in_index, p);
-      return;
-    }
+    if (slot.in_index.valid() && index.update(slot.in_index, p).ok()) return;
+    slot.in_index = {};
     if (!index.update(slot.id, p).ok()) return;
     if (const auto h = index.handle_of(slot.id); h.ok()) slot.in_index = *h;
   }
